@@ -1,0 +1,46 @@
+import type { SandboxContext } from '../context.js';
+import { dotNetUtc } from '../clock.js';
+import { empty, json, type SbOutcome, type SbRequest } from '../http/types.js';
+import type { Connection } from '../world.js';
+import { authenticateAccessToken } from './access-token.js';
+import { forbidden } from './problem.js';
+
+/** Xero's Connection item, field for field (shared/reference/xero-identity.yaml). */
+function toXero(ctx: SandboxContext, c: Connection) {
+  const org = ctx.world.org(c.tenantId);
+  return {
+    id: c.id,
+    authEventId: c.authEventId,
+    tenantId: c.tenantId,
+    tenantType: org.tenantType,
+    tenantName: org.name,
+    createdDateUtc: dotNetUtc(c.createdAt),
+    updatedDateUtc: dotNetUtc(c.updatedAt),
+  };
+}
+
+/** `GET /connections[?authEventId=]`: every organisation this user has connected to this app. */
+export async function listConnections(ctx: SandboxContext, req: SbRequest): Promise<SbOutcome> {
+  const auth = await authenticateAccessToken(ctx, req);
+  if (!auth.ok) return auth.outcome;
+  const authEventId = req.url.searchParams.get('authEventId');
+  const list = ctx.world
+    .connectionsOf(auth.family.userId, auth.family.clientId)
+    .filter((c) => !authEventId || c.authEventId.toLowerCase() === authEventId.toLowerCase())
+    .map((c) => toXero(ctx, c));
+  return json(200, list, { 'content-type': 'application/json' });
+}
+
+/**
+ * `DELETE /connections/{id}`: `{id}` is the connection id — not a tenantId or authEventId, a mistake real
+ * clients make (xero-node#403). Someone else's connection answers 403, an unknown id 404.
+ */
+export async function deleteConnection(ctx: SandboxContext, req: SbRequest, id: string): Promise<SbOutcome> {
+  const auth = await authenticateAccessToken(ctx, req);
+  if (!auth.ok) return auth.outcome;
+  const connection = ctx.world.connections.get(id);
+  if (!connection) return empty(404);
+  if (connection.userId !== auth.family.userId || connection.clientId !== auth.family.clientId) return forbidden();
+  ctx.world.deleteConnection(id);
+  return empty(204);
+}
