@@ -18,8 +18,9 @@ try {
 export default defineConfig({
   testDir: 'test/e2e',
   outputDir: 'test-results/e2e',
-  // `list` prints one line per test and the closing "N passed" summary that CI's log is read for.
-  reporter: 'list',
+  // `list` prints one line per test and Playwright's own closing summary; the JSON report feeds the suite's
+  // one-line total (test/support/summary.mjs).
+  reporter: [['list'], ['json', { outputFile: 'test-results/playwright.json' }]],
   // The machines have 2 cores; two browsers at once is the most they take without tests timing out.
   workers: process.env.CI ? 1 : 2,
   fullyParallel: false,

@@ -117,7 +117,7 @@ export function consentPage(
     })
     .join('');
   const capText =
-    cap === null ? '' : `<p class="muted">This app's tier allows ${cap} connected organisation${cap === 1 ? '' : 's'}.</p>`;
+    cap === null ? '' : `<p class="muted">This app's tier allows ${cap.toLocaleString('en')} connected organisation${cap === 1 ? '' : 's'}.</p>`;
   return page(
     'Allow access',
     `<h1>${e(app.name)} wants access to your Xero data</h1>
