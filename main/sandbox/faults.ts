@@ -24,6 +24,8 @@ export const faultSchema = z
     kind: z.enum(FAULT_KINDS),
     count: z.number().int().positive().max(1_000_000).default(1),
     retryAfter: z.number().int().min(0).max(86_400).optional(),
+    /** For `rate-limit`: which limit the 429 names in `X-Rate-Limit-Problem` (default `minute`). */
+    problem: z.enum(['minute', 'day', 'concurrent', 'appminute']).optional(),
   })
   .strict();
 
@@ -33,13 +35,14 @@ export interface Fault {
   kind: FaultKind;
   remaining: number;
   retryAfter: number | undefined;
+  problem: 'minute' | 'day' | 'concurrent' | 'appminute' | undefined;
 }
 
 export class Faults {
   #queue: Fault[] = [];
 
   add(input: z.output<typeof faultSchema>): Fault {
-    const fault: Fault = { target: input.target, kind: input.kind, remaining: input.count, retryAfter: input.retryAfter };
+    const fault: Fault = { target: input.target, kind: input.kind, remaining: input.count, retryAfter: input.retryAfter, problem: input.problem };
     this.#queue.push(fault);
     return fault;
   }

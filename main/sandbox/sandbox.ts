@@ -108,7 +108,12 @@ export class Sandbox implements SandboxContext, ControlHost {
     const route = matching.find(([method]) => method === req.method);
     if (!route) return json(405, { error: `${req.method} is not allowed on ${path}.` }, { allow: matching.map(([m]) => m).join(', ') });
     const [, re, target, handler] = route;
-    const match = re.exec(path)!.slice(1).map(decodeURIComponent);
+    let match: string[];
+    try {
+      match = re.exec(path)!.slice(1).map(decodeURIComponent);
+    } catch {
+      return problem(400, 'Bad Request', `The path ${path} is not valid percent-encoding.`);
+    }
     const fault = target ? this.faults.take(target) : undefined;
     if (!fault) return handler(req, match);
     if (fault.kind === 'drop-response') {
@@ -139,12 +144,13 @@ export function faultOutcome(fault: Fault): SbOutcome {
       });
     case 'html-502':
       return respond(502, PROXY_502, { 'content-type': 'text/html', server: 'nginx' });
-    case 'rate-limit':
-      return problem(429, 'Too Many Requests', 'Rate limit exceeded: minute', {
-        'x-rate-limit-problem': 'minute',
-        'retry-after': String(fault.retryAfter ?? 60),
-        'x-minlimit-remaining': '0',
-      });
+    case 'rate-limit': {
+      // Xero sends Retry-After for the minute and day limits only.
+      const limit = fault.problem ?? 'minute';
+      const headers: Record<string, string> = { 'x-rate-limit-problem': limit };
+      if (limit === 'minute' || limit === 'day') headers['retry-after'] = String(fault.retryAfter ?? (limit === 'day' ? 3600 : 60));
+      return problem(429, 'Too Many Requests', `Rate limit exceeded: ${limit}`, headers);
+    }
     case 'drop-response':
       return { kind: 'hang' };
   }

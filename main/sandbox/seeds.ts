@@ -129,14 +129,19 @@ function seedScale(world: World, size: { orgs: number; apps: number; staff: numb
   });
 }
 
+/** The `scale` seed's sizes when none are given (the schema fills the same values into a partial `scale`). */
+const DEFAULT_SCALE = { orgs: 2000, apps: 5, staff: 40 } as const;
+
 /** Builds the requested world into an empty one. */
 export function applySeed(world: World, request: z.output<typeof seedSchema>): SeedSummary {
   const random = world.ids;
-  world.ids = seededIds(request.seed === 'scale' ? `scale:${JSON.stringify(request.scale ?? {})}` : request.seed);
+  // Ids derive from the sizes actually used, so `{seed: "scale"}` and `{seed: "scale", scale: {}}` match.
+  const size = request.scale ?? DEFAULT_SCALE;
+  world.ids = seededIds(request.seed === 'scale' ? `scale:${JSON.stringify(size)}` : request.seed);
   let apps: SeededApp[] = [];
   try {
     if (request.seed === 'demo') apps = seedDemo(world);
-    if (request.seed === 'scale') apps = seedScale(world, request.scale ?? { orgs: 2000, apps: 5, staff: 40 });
+    if (request.seed === 'scale') apps = seedScale(world, size);
   } finally {
     world.ids = random;
   }

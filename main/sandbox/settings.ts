@@ -8,6 +8,7 @@ export const TIERS = ['starter', 'core', 'plus', 'advanced', 'enterprise'] as co
 export type Tier = (typeof TIERS)[number];
 
 const capSchema = z.number().int().min(0).nullable();
+const dayLimit = z.number().int().positive();
 
 export const settingsSchema = z
   .object({
@@ -42,21 +43,13 @@ export const settingsSchema = z
     /** Seconds added to the sandbox's clock as others see it: JWT iat/nbf/exp and the `Date` header. */
     clockSkewSeconds: z.number().int().min(-86_400).max(86_400),
     /** Connection caps per tier (null = no cap). */
-    tierCaps: z.object({
-      starter: capSchema,
-      core: capSchema,
-      plus: capSchema,
-      advanced: capSchema,
-      enterprise: capSchema,
-    }),
+    tierCaps: z
+      .object({ starter: capSchema, core: capSchema, plus: capSchema, advanced: capSchema, enterprise: capSchema })
+      .strict(),
     /** API calls per tenant and app per day, by tier. */
-    dayLimits: z.object({
-      starter: z.number().int().positive(),
-      core: z.number().int().positive(),
-      plus: z.number().int().positive(),
-      advanced: z.number().int().positive(),
-      enterprise: z.number().int().positive(),
-    }),
+    dayLimits: z
+      .object({ starter: dayLimit, core: dayLimit, plus: dayLimit, advanced: dayLimit, enterprise: dayLimit })
+      .strict(),
     minuteLimit: z.number().int().positive(),
     concurrentLimit: z.number().int().positive(),
     appMinuteLimit: z.number().int().positive(),
@@ -96,11 +89,12 @@ export function defaultSettings(): SandboxSettings {
   };
 }
 
-/** A partial update; nested objects merge key by key. */
+/** A partial update; nested objects merge key by key. Unknown keys are refused at every level, so a typo such
+ * as `{"dayLimits": {"Starter": 3}}` is an error rather than a silent no-op. */
 export const settingsPatchSchema = settingsSchema
   .extend({
-    tierCaps: settingsSchema.shape.tierCaps.partial(),
-    dayLimits: settingsSchema.shape.dayLimits.partial(),
+    tierCaps: settingsSchema.shape.tierCaps.partial().strict(),
+    dayLimits: settingsSchema.shape.dayLimits.partial().strict(),
   })
   .partial()
   .strict();

@@ -131,15 +131,21 @@ export class WorldError extends Error {
 
 export type RefreshOutcome =
   | { ok: true; family: TokenFamily; refreshToken: string; graceReuse: boolean }
-  | { ok: false; reason: 'unknown' | 'revoked' | 'expired' | 'rotated-out' | 'client-mismatch' };
+  | { ok: false; reason: 'unknown' | 'revoked' | 'expired' | 'rotated-out' | 'client-mismatch' | 'scope-not-granted' };
 
 const DAY_MS = 86_400_000;
+
+const SURVIVES_IN_ACCESS_TOKENS = new Set<RevokeReason>(['last-connection-removed', 'replaced-by-reauthorisation']);
 
 export class World {
   readonly orgs = new Map<string, Org>();
   readonly users = new Map<string, User>();
   readonly apps = new Map<string, App>();
-  readonly connections = new Map<string, Connection>();
+  readonly #connections = new Map<string, Connection>();
+  /** (user, app) → tenant → connection: `/connections` and consents read this, never a scan of them all. */
+  readonly #byPair = new Map<string, Map<string, Connection>>();
+  /** app → tenant → how many users connect it: what a tier cap counts. */
+  readonly #tenantsByApp = new Map<string, Map<string, number>>();
   readonly families = new Map<string, TokenFamily>();
   readonly thirdParty: ThirdPartyConnection[] = [];
   readonly #refresh = new Map<string, RefreshRecord>();
@@ -279,11 +285,13 @@ export class World {
     return app.connectionCap !== undefined ? app.connectionCap : this.settings().tierCaps[app.tier];
   }
 
+  get connections(): ReadonlyMap<string, Connection> {
+    return this.#connections;
+  }
+
   /** Distinct organisations the app is connected to, across all users: what a tier cap counts. */
-  connectedTenants(clientId: string): Set<string> {
-    const tenants = new Set<string>();
-    for (const c of this.connections.values()) if (c.clientId === clientId) tenants.add(c.tenantId);
-    return tenants;
+  connectedTenants(clientId: string): ReadonlySet<string> {
+    return new Set(this.#tenantsByApp.get(clientId)?.keys());
   }
 
   // ── consents and connections ───────────────────────────────────────────────────────────────────────
@@ -351,8 +359,7 @@ export class World {
         existing.updatedAt = now;
         if (moveToNewEvent) existing.authEventId = authEventId;
       } else {
-        const id = this.ids.uuid();
-        this.connections.set(id, { id, tenantId, clientId, userId, authEventId, createdAt: now, updatedAt: now });
+        this.#addConnection({ id: this.ids.uuid(), tenantId, clientId, userId, authEventId, createdAt: now, updatedAt: now });
       }
     }
     const key = `${userId}|${clientId}`;
@@ -366,10 +373,11 @@ export class World {
     return [...(this.#consentedScopes.get(`${userId}|${clientId}`) ?? [])];
   }
 
+  /** The user's connections to the app, oldest first (Xero lists them in the order they were made). */
   connectionsOf(userId: string, clientId: string): Connection[] {
-    return [...this.connections.values()]
-      .filter((c) => c.userId === userId && c.clientId === clientId)
-      .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+    return [...(this.#byPair.get(`${userId}|${clientId}`)?.values() ?? [])].sort(
+      (a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id),
+    );
   }
 
   deleteConnection(id: string): void {
@@ -386,25 +394,46 @@ export class World {
   }
 
   #findConnection(clientId: string, userId: string, tenantId: string): Connection | undefined {
-    for (const c of this.connections.values()) {
-      if (c.clientId === clientId && c.userId === userId && c.tenantId === tenantId) return c;
-    }
-    return undefined;
+    return this.#byPair.get(`${userId}|${clientId}`)?.get(tenantId);
+  }
+
+  #addConnection(c: Connection): void {
+    this.#connections.set(c.id, c);
+    const pair = `${c.userId}|${c.clientId}`;
+    const byTenant = this.#byPair.get(pair) ?? new Map<string, Connection>();
+    byTenant.set(c.tenantId, c);
+    this.#byPair.set(pair, byTenant);
+    const tenants = this.#tenantsByApp.get(c.clientId) ?? new Map<string, number>();
+    tenants.set(c.tenantId, (tenants.get(c.tenantId) ?? 0) + 1);
+    this.#tenantsByApp.set(c.clientId, tenants);
+  }
+
+  #dropConnection(c: Connection): void {
+    this.#connections.delete(c.id);
+    const pair = `${c.userId}|${c.clientId}`;
+    const byTenant = this.#byPair.get(pair);
+    byTenant?.delete(c.tenantId);
+    if (byTenant?.size === 0) this.#byPair.delete(pair);
+    const tenants = this.#tenantsByApp.get(c.clientId);
+    const left = (tenants?.get(c.tenantId) ?? 1) - 1;
+    if (left > 0) tenants!.set(c.tenantId, left);
+    else tenants?.delete(c.tenantId);
+    if (tenants?.size === 0) this.#tenantsByApp.delete(c.clientId);
   }
 
   #removeConnections(match: (c: Connection) => boolean): number {
     const touched = new Set<string>();
     let removed = 0;
-    for (const [id, c] of this.connections) {
+    for (const c of [...this.#connections.values()]) {
       if (!match(c)) continue;
-      this.connections.delete(id);
+      this.#dropConnection(c);
       touched.add(`${c.userId}|${c.clientId}`);
       removed++;
     }
     if (this.settings().lastConnectionRemovalRevokesGrant) {
       for (const key of touched) {
         const [userId, clientId] = key.split('|') as [string, string];
-        if (this.connectionsOf(userId, clientId).length > 0) continue;
+        if (this.#byPair.has(key)) continue;
         this.#revokeFamilies((f) => f.userId === userId && f.clientId === clientId, 'last-connection-removed');
       }
     }
@@ -459,17 +488,12 @@ export class World {
     return token;
   }
 
-  familyOfRefreshToken(token: string): TokenFamily | undefined {
-    const record = this.#refresh.get(token);
-    return record && this.families.get(record.familyId);
-  }
-
   /**
    * Rotation with a grace window: a current token yields a new one; a rotated token is still accepted for
    * `graceSeconds` after its first use (the lost-response case); an unused token dies after
    * `refreshTokenIdleDays`.
    */
-  useRefreshToken(token: string, clientId: string): RefreshOutcome {
+  useRefreshToken(token: string, clientId: string, requestedScopes: string[] = []): RefreshOutcome {
     const record = this.#refresh.get(token);
     if (!record) return { ok: false, reason: 'unknown' };
     const family = this.families.get(record.familyId);
@@ -478,16 +502,18 @@ export class World {
     if (family.revokedAt !== null) return { ok: false, reason: 'revoked' };
     const now = this.clock.now();
     const s = this.settings();
-    if (record.rotatedAt === null) {
-      if (now - record.issuedAt > s.refreshTokenIdleDays * DAY_MS) return { ok: false, reason: 'expired' };
-      record.rotatedAt = now;
-      const next = this.issueRefreshToken(family.id);
-      record.successor = next;
-      family.lastRefreshAt = now;
-      return { ok: true, family, refreshToken: next, graceReuse: false };
-    }
-    if (now - record.rotatedAt > s.graceSeconds * 1000) return { ok: false, reason: 'rotated-out' };
+    const fresh = record.rotatedAt === null;
+    if (fresh && now - record.issuedAt > s.refreshTokenIdleDays * DAY_MS) return { ok: false, reason: 'expired' };
+    if (!fresh && now - record.rotatedAt! > s.graceSeconds * 1000) return { ok: false, reason: 'rotated-out' };
+    // Only a token that would otherwise be accepted can be told its scope is wrong, and that refusal must not
+    // use it up.
+    if (requestedScopes.some((sc) => !family.scopes.includes(sc))) return { ok: false, reason: 'scope-not-granted' };
     family.lastRefreshAt = now;
+    if (fresh) {
+      record.rotatedAt = now;
+      record.successor = this.issueRefreshToken(family.id);
+      return { ok: true, family, refreshToken: record.successor, graceReuse: false };
+    }
     if (s.graceReuse === 'same-pair' && record.successor) {
       return { ok: true, family, refreshToken: record.successor, graceReuse: true };
     }
@@ -528,12 +554,17 @@ export class World {
     }
   }
 
-  /** The live family behind an access token, or null when it was revoked or its user/app is gone. */
+  /**
+   * The family behind a still-valid access token, or null when the token must be refused. Access tokens are
+   * self-contained JWTs: losing every connection, or the chain being replaced by a newer consent, leaves them
+   * working until they expire (they then see `[]` and 403s, Xero-OpenAPI#585). Revocation (RFC 7009 §2.1
+   * says the server SHOULD also invalidate access tokens of the grant), a password change, or the user or app
+   * being deleted stops them at once.
+   */
   familyForAccessToken(jti: string): TokenFamily | null {
     const entry = this.#accessTokens.get(jti);
     const family = entry && this.families.get(entry.familyId);
-    if (!family || family.revokedAt !== null) return null;
-    if (!this.users.has(family.userId) || !this.apps.has(family.clientId)) return null;
-    return family;
+    if (!family || !this.users.has(family.userId) || !this.apps.has(family.clientId)) return null;
+    return family.revokedReason === null || SURVIVES_IN_ACCESS_TOKENS.has(family.revokedReason) ? family : null;
   }
 }

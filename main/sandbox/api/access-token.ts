@@ -1,3 +1,4 @@
+import { decodeJwt } from 'jose';
 import type { SandboxContext } from '../context.js';
 import { xeroExpiryStamp } from '../clock.js';
 import { bearer, type SbOutcome, type SbRequest } from '../http/types.js';
@@ -6,7 +7,8 @@ import { unauthorized } from './problem.js';
 
 export type AccessCheck =
   | { ok: true; family: TokenFamily; scopes: string[] }
-  | { ok: false; outcome: SbOutcome };
+  /** `clientId` names the app when the token's signature checked out (expired or revoked), else null. */
+  | { ok: false; outcome: SbOutcome; clientId: string | null };
 
 /**
  * The first two gates of Xero's API (xero-protocol.md §11.6): an expired token answers `TokenExpired` (the
@@ -15,7 +17,7 @@ export type AccessCheck =
  */
 export async function authenticateAccessToken(ctx: SandboxContext, req: SbRequest): Promise<AccessCheck> {
   const token = bearer(req);
-  if (!token) return { ok: false, outcome: unauthorized('AuthenticationUnsuccessful') };
+  if (!token) return { ok: false, outcome: unauthorized('AuthenticationUnsuccessful'), clientId: null };
   const verified = await ctx.key.verify(token, {
     issuer: ctx.origin,
     audience: `${ctx.origin}/resources`,
@@ -23,12 +25,19 @@ export async function authenticateAccessToken(ctx: SandboxContext, req: SbReques
   });
   if (!verified.ok) {
     if (verified.expiredAt !== undefined) {
-      return { ok: false, outcome: unauthorized(`TokenExpired: token expired at ${xeroExpiryStamp(verified.expiredAt)}`) };
+      // jose reports expiry only after the signature verified, so the claims can be trusted to name the app.
+      const clientId = decodeJwt(token).client_id;
+      return {
+        ok: false,
+        outcome: unauthorized(`TokenExpired: token expired at ${xeroExpiryStamp(verified.expiredAt)}`),
+        clientId: typeof clientId === 'string' ? clientId : null,
+      };
     }
-    return { ok: false, outcome: unauthorized('AuthenticationUnsuccessful') };
+    return { ok: false, outcome: unauthorized('AuthenticationUnsuccessful'), clientId: null };
   }
+  const clientId = typeof verified.payload.client_id === 'string' ? verified.payload.client_id : null;
   const family = ctx.world.familyForAccessToken(String(verified.payload.jti ?? ''));
-  if (!family) return { ok: false, outcome: unauthorized('AuthenticationUnsuccessful') };
+  if (!family) return { ok: false, outcome: unauthorized('AuthenticationUnsuccessful'), clientId };
   const scopes = Array.isArray(verified.payload.scope) ? verified.payload.scope.map(String) : [];
   return { ok: true, family, scopes };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { SandboxContext } from '../context.js';
 import { hasAnyScope } from '../context.js';
 import { json, type SbOutcome, type SbRequest } from '../http/types.js';
@@ -71,10 +72,10 @@ const ENDPOINTS: Record<string, Endpoint> = {
  * rate limiter (429 with `X-Rate-Limit-Problem` and, for the minute and day limits, `Retry-After`).
  */
 export async function accountingApi(ctx: SandboxContext, req: SbRequest, resource: string): Promise<SbOutcome> {
+  const auth = await authenticateAccessToken(ctx, req);
+  if (!auth.ok) return withAppMinuteRemaining(ctx, auth.outcome, auth.clientId);
   const endpoint = ENDPOINTS[resource.toLowerCase()];
   if (!endpoint) return problem(404, 'Not Found', `The resource ${resource} is not served by the sandbox.`);
-  const auth = await authenticateAccessToken(ctx, req);
-  if (!auth.ok) return auth.outcome;
   const { family } = auth;
   const app = ctx.world.apps.get(family.clientId)!;
   const tenantId = req.headers['xero-tenant-id']?.trim().toLowerCase() ?? null;
@@ -96,8 +97,22 @@ export async function accountingApi(ctx: SandboxContext, req: SbRequest, resourc
   }
   try {
     if (ctx.settings.apiLatencyMs > 0) await new Promise((r) => setTimeout(r, ctx.settings.apiLatencyMs));
-    return json(200, endpoint.body(ctx, tenantId), slot.headers);
+    return json(200, endpoint.body(ctx, tenantId), { ...slot.headers, 'xero-correlation-id': randomUUID() });
   } finally {
     slot.release();
   }
+}
+
+/**
+ * Xero puts `X-AppMinLimit-Remaining` on every API response, token refusals included (xero-protocol.md §5.4:
+ * a captured 401 carried only that header). When the token names its app, the app's own window is shown;
+ * a token that names no app has spent nothing, so the whole allowance is.
+ */
+function withAppMinuteRemaining(ctx: SandboxContext, outcome: SbOutcome, clientId: string | null): SbOutcome {
+  if (outcome.kind !== 'respond') return outcome;
+  const app = clientId ? ctx.world.apps.get(clientId) : undefined;
+  const headers = app
+    ? ctx.limits.peek(app.clientId, null, app.tier)
+    : { 'x-appminlimit-remaining': String(ctx.settings.appMinuteLimit) };
+  return { ...outcome, headers: { ...outcome.headers, ...headers } };
 }

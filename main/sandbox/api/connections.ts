@@ -1,9 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import type { SandboxContext } from '../context.js';
 import { dotNetUtc } from '../clock.js';
 import { empty, json, type SbOutcome, type SbRequest } from '../http/types.js';
 import type { Connection } from '../world.js';
 import { authenticateAccessToken } from './access-token.js';
 import { forbidden } from './problem.js';
+
+/** Xero names every API response with a correlation id (xero-protocol.md §4.2, §11.6). */
+const correlation = () => ({ 'xero-correlation-id': randomUUID() });
 
 /** Xero's Connection item, field for field (shared/reference/xero-identity.yaml). */
 function toXero(ctx: SandboxContext, c: Connection) {
@@ -28,7 +32,7 @@ export async function listConnections(ctx: SandboxContext, req: SbRequest): Prom
     .connectionsOf(auth.family.userId, auth.family.clientId)
     .filter((c) => !authEventId || c.authEventId.toLowerCase() === authEventId.toLowerCase())
     .map((c) => toXero(ctx, c));
-  return json(200, list, { 'content-type': 'application/json' });
+  return json(200, list, { 'content-type': 'application/json', ...correlation() });
 }
 
 /**
@@ -39,8 +43,8 @@ export async function deleteConnection(ctx: SandboxContext, req: SbRequest, id: 
   const auth = await authenticateAccessToken(ctx, req);
   if (!auth.ok) return auth.outcome;
   const connection = ctx.world.connections.get(id);
-  if (!connection) return empty(404);
+  if (!connection) return empty(404, correlation());
   if (connection.userId !== auth.family.userId || connection.clientId !== auth.family.clientId) return forbidden();
   ctx.world.deleteConnection(id);
-  return empty(204);
+  return empty(204, correlation());
 }

@@ -206,7 +206,12 @@ export async function controlApi(ctx: SandboxContext, req: SbRequest, host: Cont
     return json(415, { error: 'Send the control API JSON with Content-Type: application/json.' });
   }
   const [, re, handler] = route;
-  const params = re.exec(path)!.slice(1).map(decodeURIComponent);
+  let params: string[];
+  try {
+    params = re.exec(path)!.slice(1).map(decodeURIComponent);
+  } catch {
+    return json(400, { error: `The path ${path} is not valid percent-encoding.` });
+  }
   try {
     return await handler(ctx, req, params, host);
   } catch (err) {

@@ -104,7 +104,9 @@ export async function submitConsent(ctx: SandboxContext, req: SbRequest): Promis
   if (!app) return html(400, errorPage('unauthorized_client', 'Unknown client or client not enabled'));
   const decision = form.get('decision') === 'allow' ? 'allow' : 'deny';
   const tenantIds = [...new Set(form.getAll('tenantId'))];
-  const user = ctx.world.user(pending.userId);
+  // The person may have been deleted since logging in: the page has gone stale, like an expired one.
+  const user = ctx.world.users.get(pending.userId);
+  if (!user) return html(400, errorPage('invalid_request', 'This consent page has expired. Start again from the app.'));
   const again = (message: string) =>
     consentForm(ctx, { ...req, url: new URL(`${ctx.origin}/connect/authorize/consent?req=${encodeURIComponent(handle)}`) }, message);
   if (decision === 'allow') {

@@ -14,11 +14,13 @@ export function authenticateClient(world: World, req: SbRequest, form: URLSearch
     const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) return null;
-    // RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
-    const basicId = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
+    // RFC 6749 §2.3.1: both parts are form-urlencoded before base64. Malformed escapes are bad credentials.
+    const basicId = formDecode(decoded.slice(0, colon));
+    const basicSecret = formDecode(decoded.slice(colon + 1));
+    if (basicId === null || basicSecret === null) return null;
     if (clientId && clientId !== basicId) return null;
     clientId = basicId;
-    secret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' '));
+    secret = basicSecret;
   }
   if (!clientId) return null;
   const app = world.apps.get(clientId);
@@ -28,4 +30,12 @@ export function authenticateClient(world: World, req: SbRequest, form: URLSearch
   const a = Buffer.from(secret);
   const b = Buffer.from(app.clientSecret);
   return a.length === b.length && timingSafeEqual(a, b) ? app : null;
+}
+
+function formDecode(text: string): string | null {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return null;
+  }
 }

@@ -50,8 +50,8 @@ export function connectionLimitPage(app: App, cap: number): string {
   return page(
     'Connection limit reached',
     `<h1>Connection limit reached</h1>
-<p role="alert">${e(app.name)} is already connected to ${cap} organisation${cap === 1 ? '' : 's'}, the most its
-pricing tier allows.</p>
+<p role="alert">${e(app.name)} can connect at most ${cap} organisation${cap === 1 ? '' : 's'} on its pricing tier, and
+connecting the organisations you chose would go over that limit.</p>
 <p class="muted">Disconnect an organisation from this app, or move the app to a higher tier in the developer portal,
 then try again.</p>`,
   );

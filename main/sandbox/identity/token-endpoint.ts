@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { SandboxContext } from '../context.js';
 import { json, readForm, type SbOutcome, type SbRequest } from '../http/types.js';
 import { authenticateClient } from './client-auth.js';
@@ -14,7 +14,11 @@ const TOKEN_HEADERS = {
 const VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
 
 function tokenError(error: string, status = 400): SbOutcome {
-  return json(status, { error }, TOKEN_HEADERS);
+  return json(status, { error }, { ...TOKEN_HEADERS, 'xero-correlation-id': randomUUID() });
+}
+
+function tokenResponse(body: Record<string, unknown>): SbOutcome {
+  return json(200, body, { ...TOKEN_HEADERS, 'xero-correlation-id': randomUUID() });
 }
 
 /** `POST /connect/token`: authorization_code and refresh_token grants. */
@@ -45,19 +49,14 @@ export async function tokenEndpoint(ctx: SandboxContext, req: SbRequest): Promis
     if (!ctx.world.users.has(code.userId)) return tokenError('invalid_grant');
     const family = ctx.world.startFamily(code);
     const refresh = family.scopes.includes('offline_access') ? ctx.world.issueRefreshToken(family.id) : null;
-    return json(200, await mintTokenResponse(ctx, family, refresh, code.nonce), TOKEN_HEADERS);
+    return tokenResponse(await mintTokenResponse(ctx, family, refresh, code.nonce));
   }
 
   const token = form.get('refresh_token');
   if (!token) return tokenError('invalid_request');
-  // An optional `scope` may narrow nothing and add nothing; asking for more is refused before rotating.
-  const requested = form.get('scope');
-  const family = ctx.world.familyOfRefreshToken(token);
-  if (requested && family && family.clientId === app.clientId) {
-    const extra = requested.split(' ').filter((s) => s && !family.scopes.includes(s));
-    if (extra.length > 0) return tokenError('invalid_scope');
-  }
-  const outcome = ctx.world.useRefreshToken(token, app.clientId);
-  if (!outcome.ok) return tokenError('invalid_grant');
-  return json(200, await mintTokenResponse(ctx, outcome.family, outcome.refreshToken, null), TOKEN_HEADERS);
+  // An optional `scope` may not add anything to what was consented (xero-python sends one).
+  const requested = (form.get('scope') ?? '').split(' ').filter(Boolean);
+  const outcome = ctx.world.useRefreshToken(token, app.clientId, requested);
+  if (!outcome.ok) return tokenError(outcome.reason === 'scope-not-granted' ? 'invalid_scope' : 'invalid_grant');
+  return tokenResponse(await mintTokenResponse(ctx, outcome.family, outcome.refreshToken, null));
 }
