@@ -8,6 +8,7 @@ import {
   tokenRequest,
   type TestSandbox,
 } from '../../support/sandbox.js';
+import { useSandbox } from '../../support/use-sandbox.js';
 
 /**
  * Seeds: `demo` is a believable accounting firm, identical on every run; `scale` is sized for benchmarks;
@@ -123,11 +124,7 @@ describe('demo seed', () => {
 });
 
 describe('scale seed', () => {
-  let sb: TestSandbox;
-  beforeAll(async () => {
-    sb = await startTestSandbox();
-  });
-  afterAll(() => sb.close());
+  const sb = useSandbox();
 
   const orgsPerStaff = (s: State) => s.users.map((u) => Object.keys(u.roles).length);
 

@@ -5,6 +5,7 @@ import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { api, buildWorld, connect, decodeJwt, refresh, startTestSandbox, type TestSandbox } from '../../../support/sandbox.js';
+import { useSandbox } from '../../../support/use-sandbox.js';
 
 /**
  * `GET /connections` and `DELETE /connections/{id}` against Xero's own OpenAPI description
@@ -244,11 +245,7 @@ describe('GET /connections', () => {
 });
 
 describe('DELETE /connections/{id}', () => {
-  let sb: TestSandbox;
-  beforeAll(async () => {
-    sb = await startTestSandbox();
-  });
-  afterAll(() => sb.close());
+  const sb = useSandbox();
 
   const del = (id: string, token: string) => api(sb, `/connections/${id}`, token, undefined, { method: 'DELETE' });
 

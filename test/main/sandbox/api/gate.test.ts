@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, generateKeyPair } from 'jose';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { api, buildWorld, connect, decodeJwt, startTestSandbox, type TestSandbox, type World } from '../../../support/sandbox.js';
+import { useSandbox } from '../../../support/use-sandbox.js';
 
 /**
  * Xero's API gate (xero-protocol.md §5.2, §11.6), checked in order: token (401 TokenExpired, then 401
@@ -130,11 +131,7 @@ describe('API gate: the access token', () => {
 });
 
 describe('API gate: tenant, scope and role', () => {
-  let sb: TestSandbox;
-  beforeAll(async () => {
-    sb = await startTestSandbox();
-  });
-  afterAll(() => sb.close());
+  const sb = useSandbox();
 
   it('answers 403 Forbidden AuthenticationUnsuccessful without a xero-tenant-id header', async () => {
     const w = await buildWorld(sb, { orgs: 1 });

@@ -1,15 +1,14 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   authorizeUrl,
   buildWorld,
   getAuthorize,
   pkcePair,
   REDIRECT,
-  startTestSandbox,
   tokenRequest,
-  type TestSandbox,
   type World,
 } from '../../../support/sandbox.js';
+import { useSandbox } from '../../../support/use-sandbox.js';
 
 /**
  * `GET /connect/authorize` (xero-protocol.md §3.1, §3.2, §11.1). Mistakes about the client itself — unknown client,
@@ -17,15 +16,8 @@ import {
  * other problem redirects back to the app with an `error`.
  */
 describe('identity: authorize endpoint', () => {
-  let sb: TestSandbox;
-  beforeAll(async () => {
-    sb = await startTestSandbox();
-  });
-  afterAll(() => sb.close());
   // Some tests flip settings; each starts from defaults and an empty world.
-  beforeEach(async () => {
-    await sb.control('POST', '/sandbox/reset', { seed: 'empty' });
-  });
+  const sb = useSandbox({ resetEachTest: true });
 
   const arrange = (w: World, body: Record<string, unknown> = {}) =>
     sb.control('POST', '/sandbox/consents', { clientId: w.clientId, userId: w.userId, tenantIds: w.tenantIds, ...body });

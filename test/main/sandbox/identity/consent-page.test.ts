@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   authorizeUrl,
   buildWorld,
@@ -7,11 +7,10 @@ import {
   decodeJwt,
   pkcePair,
   REDIRECT,
-  startTestSandbox,
   tokenRequest,
-  type TestSandbox,
   type World,
 } from '../../../support/sandbox.js';
+import { useSandbox } from '../../../support/use-sandbox.js';
 
 /**
  * The HTML login and consent pages, driven the way a browser would with plain form POSTs: authorize shows a
@@ -19,14 +18,7 @@ import {
  * server-rendered with no script, so every value shown must be escaped.
  */
 describe('identity: login and consent pages', () => {
-  let sb: TestSandbox;
-  beforeAll(async () => {
-    sb = await startTestSandbox();
-  });
-  afterAll(() => sb.close());
-  beforeEach(async () => {
-    await sb.control('POST', '/sandbox/reset', { seed: 'empty' });
-  });
+  const sb = useSandbox({ resetEachTest: true });
 
   const form = (body: Record<string, string | string[]>) => {
     const p = new URLSearchParams();

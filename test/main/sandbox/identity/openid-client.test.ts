@@ -1,6 +1,7 @@
 import * as client from 'openid-client';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { buildWorld, REDIRECT, SCOPES, startTestSandbox, type TestSandbox, type World } from '../../../support/sandbox.js';
+import { describe, expect, it } from 'vitest';
+import { buildWorld, REDIRECT, SCOPES, type World } from '../../../support/sandbox.js';
+import { useSandbox } from '../../../support/use-sandbox.js';
 
 /**
  * A certified, strict OpenID Connect client (openid-client v6, on oauth4webapi) configured with nothing but the
@@ -8,14 +9,7 @@ import { buildWorld, REDIRECT, SCOPES, startTestSandbox, type TestSandbox, type 
  * redirect were off, it would refuse — so these tests hold the sandbox to the standards a real client enforces.
  */
 describe('identity: an off-the-shelf OpenID Connect client (openid-client)', () => {
-  let sb: TestSandbox;
-  beforeAll(async () => {
-    sb = await startTestSandbox();
-  });
-  afterAll(() => sb.close());
-  beforeEach(async () => {
-    await sb.control('POST', '/sandbox/reset', { seed: 'empty' });
-  });
+  const sb = useSandbox({ resetEachTest: true });
 
   const discover = (w: World, auth: client.ClientAuth, metadata?: Partial<client.ClientMetadata>) =>
     client.discovery(new URL(sb.origin), w.clientId, metadata, auth, { execute: [client.allowInsecureRequests] });

@@ -1,5 +1,5 @@
 import { SignJWT, generateKeyPair } from 'jose';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   api,
   buildWorld,
@@ -7,24 +7,16 @@ import {
   decodeJwt,
   REDIRECT,
   refresh,
-  startTestSandbox,
-  type TestSandbox,
   type World,
 } from '../../../support/sandbox.js';
+import { useSandbox } from '../../../support/use-sandbox.js';
 
 /**
  * `POST /connect/revocation` (xero-protocol.md §1, §3.3, §11.4): "Revokes a user's refresh token and removes all
  * their connections to your app", 200 with an empty body. `GET /connect/userinfo` (§4.5): the OIDC claims.
  */
 describe('identity: revocation', () => {
-  let sb: TestSandbox;
-  beforeAll(async () => {
-    sb = await startTestSandbox();
-  });
-  afterAll(() => sb.close());
-  beforeEach(async () => {
-    await sb.control('POST', '/sandbox/reset', { seed: 'empty' });
-  });
+  const sb = useSandbox({ resetEachTest: true });
 
   /** Form POST to the revocation endpoint, authenticating as the world's app (Basic for web apps). */
   async function revoke(w: World, token: string, opts: { secret?: string; form?: Record<string, string> } = {}) {
@@ -217,14 +209,7 @@ describe('identity: revocation', () => {
 });
 
 describe('identity: userinfo', () => {
-  let sb: TestSandbox;
-  beforeAll(async () => {
-    sb = await startTestSandbox();
-  });
-  afterAll(() => sb.close());
-  beforeEach(async () => {
-    await sb.control('POST', '/sandbox/reset', { seed: 'empty' });
-  });
+  const sb = useSandbox({ resetEachTest: true });
 
   const userinfo = async (token: string | null, method = 'GET') => {
     const res = await fetch(`${sb.origin}/connect/userinfo`, {

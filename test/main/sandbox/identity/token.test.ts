@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   authorizeUrl,
   buildWorld,
@@ -10,26 +10,18 @@ import {
   REDIRECT,
   refresh,
   SCOPES,
-  startTestSandbox,
   tokenRequest,
-  type TestSandbox,
   type World,
 } from '../../../support/sandbox.js';
+import { useSandbox } from '../../../support/use-sandbox.js';
 
 /**
  * `POST /connect/token` (xero-protocol.md §2, §3.3, §4.1, §4.3, §4.4, §5.1, §11.2–3): the code and refresh grants,
  * client authentication, Xero's exact response shape and headers, and the claims inside the JWTs.
  */
 describe('identity: token endpoint', () => {
-  let sb: TestSandbox;
-  beforeAll(async () => {
-    sb = await startTestSandbox();
-  });
-  afterAll(() => sb.close());
   // Tests move the clock and flip settings: each starts from defaults.
-  beforeEach(async () => {
-    await sb.control('POST', '/sandbox/reset', { seed: 'empty' });
-  });
+  const sb = useSandbox({ resetEachTest: true });
 
   const DAY = 86_400;
   const advance = (seconds: number) => sb.control('POST', '/sandbox/clock', { advanceSeconds: seconds });
