@@ -193,6 +193,8 @@ export const incidentSchema = z
     fix: fixSchema,
     openedAt: isoDate,
     closedAt: isoDate.nullable(),
+    /** Set when a just-closed incident came back within minutes: its next recovery is not announced again. */
+    reopenedAt: isoDate.nullable().default(null),
   })
   .strict();
 export type Incident = z.infer<typeof incidentSchema>;

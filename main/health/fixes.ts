@@ -1,0 +1,123 @@
+import type { Cause, Fix } from '../../shared/domain.js';
+
+/**
+ * The product's words for each cause: what most likely happened and what to do, written for an advisor,
+ * not a developer. `who`, `app` and `org` are names already resolved by the caller.
+ */
+export interface Wording {
+  who?: string;
+  app?: string;
+  org?: string;
+  orgCount?: number;
+  appCount?: number;
+  days?: number;
+  minutes?: number;
+}
+
+const orgs = (n = 0) => `${n} organisation${n === 1 ? '' : 's'}`;
+const apps = (n = 0) => `${n} app${n === 1 ? '' : 's'}`;
+
+export function summaryFor(cause: Cause, w: Wording): string {
+  const who = w.who ?? 'A staff member';
+  switch (cause) {
+    case 'password-changed':
+      return `${who}'s Xero password probably changed — ${apps(w.appCount)}, ${orgs(w.orgCount)}`;
+    case 'staff-removed':
+      return `${who} no longer has access to ${orgs(w.orgCount)} in Xero`;
+    case 'app-disconnected-in-org':
+      return `${w.app ?? 'An app'} was disconnected in ${w.org ?? orgs(w.orgCount)}`;
+    case 'refresh-token-expired':
+      return `${who}'s connection to ${w.app ?? 'an app'} expired after 60 days without use — ${orgs(w.orgCount)}`;
+    case 'token-replaced':
+      return `A newer authorisation took over ${w.org ?? orgs(w.orgCount)} for ${w.app ?? 'an app'}`;
+    case 'credentials-rotated':
+      return `Xero no longer accepts ${w.app ?? "an app"}'s credentials — ${orgs(w.orgCount)}`;
+    case 'app-deleted':
+      return `${w.app ?? 'An app'} was probably deleted in Xero's developer portal — ${orgs(w.orgCount)}`;
+    case 'role-restricted':
+      return `${who}'s role in ${w.org ?? orgs(w.orgCount)} is too narrow for ${w.app ?? 'an app'}`;
+    case 'scope-missing':
+      return `${w.app ?? 'An app'} is missing a permission in ${w.org ?? orgs(w.orgCount)}`;
+    case 'clock-skew':
+      return `This computer's clock is about ${w.minutes ?? '?'} minutes off Xero's`;
+    case 'rate-limited':
+      return `Xero is limiting requests for ${w.app ?? 'an app'}; Relink is waiting`;
+    case 'provider-outage':
+      return 'Xero is not answering normally; Relink keeps retrying';
+    case 'network':
+      return 'Relink cannot reach Xero; it keeps retrying';
+    case 'keychain-unavailable':
+      return "Relink cannot open this computer's keychain, where the connections' keys are kept";
+    case 'grant-revoked':
+      return `${who}'s connection to ${w.app ?? 'an app'} was revoked — ${orgs(w.orgCount)}`;
+  }
+}
+
+export function fixFor(cause: Cause, w: Wording): Fix {
+  const who = w.who ?? 'the staff member';
+  switch (cause) {
+    case 'password-changed':
+      return {
+        action: 'reconnect',
+        text: `Reconnect as ${who}: they log in to Xero with their new password and approve again. One approval per app brings back every organisation it covered.`,
+      };
+    case 'staff-removed':
+      return {
+        action: 'reconnect',
+        text: `Reconnect these organisations as another advisor who still has access, or ask each client's Xero admin to restore ${who}'s access.`,
+      };
+    case 'app-disconnected-in-org':
+      return {
+        action: 'reconnect-in-org',
+        text: `Someone removed ${w.app ?? 'the app'} under Settings → Connected Apps in ${w.org ?? 'the organisation'}. Reconnect it and tick that organisation.`,
+      };
+    case 'refresh-token-expired':
+      return {
+        action: 'reconnect',
+        text: 'Xero ends connections that are not used for 60 days. Reconnect once; Relink then keeps it alive by refreshing it at least daily.',
+      };
+    case 'token-replaced':
+      return {
+        action: 'none',
+        text: 'Another authorisation for the same app now holds this organisation, so this one no longer reaches it. Nothing to do if the newer connection is healthy; otherwise reconnect.',
+      };
+    case 'credentials-rotated':
+      return {
+        action: 'update-app-credentials',
+        text: `Copy the current client secret for ${w.app ?? 'the app'} from Xero's developer portal into Relink. Existing connections work again as soon as it matches.`,
+      };
+    case 'app-deleted':
+      return {
+        action: 'update-app-credentials',
+        text: `Check ${w.app ?? 'the app'} in Xero's developer portal. If it is gone (deleting its creator's Xero login deletes it), create it again, enter the new client id in Relink and reconnect.`,
+      };
+    case 'role-restricted':
+      return {
+        action: 'reconnect-in-org',
+        text: `Ask ${w.org ?? "the client"}'s Xero admin to give ${who} the Adviser or Standard role, then reconnect — or reconnect as someone who has it.`,
+      };
+    case 'scope-missing':
+      return {
+        action: 'reconnect',
+        text: 'Reconnect and approve the permissions Relink asks for; the earlier approval did not include them.',
+      };
+    case 'clock-skew':
+      return {
+        action: 'check-clock',
+        text: "Turn on automatic date and time in this computer's settings, then check again.",
+      };
+    case 'rate-limited':
+      return { action: 'wait', text: 'Nothing to do: Relink waits as long as Xero asks and then carries on.' };
+    case 'provider-outage':
+      return { action: 'wait', text: "Nothing to do: connections are fine and Relink retries on its own. Xero's status page says more." };
+    case 'network':
+      return { action: 'wait', text: "Check this computer's internet connection or proxy; Relink retries on its own and nothing is lost." };
+    case 'keychain-unavailable':
+      return {
+        action: 'unlock-keychain',
+        text: "Unlock the keychain (GNOME Keyring, macOS Keychain or Windows Credential Manager) and check again. Nothing was deleted; Relink will not store keys anywhere less safe.",
+      };
+    case 'grant-revoked':
+      return { action: 'reconnect', text: `Reconnect as ${who} to restore access.` };
+  }
+}

@@ -1,0 +1,241 @@
+import type { App, Connection, Failure, Grant, Settings } from '../../shared/domain.js';
+import type { Clock } from '../core/clock.js';
+import type { AccessTokenCache } from './access-tokens.js';
+import { delayFor } from './backoff.js';
+import type { RefreshResult } from './refresher.js';
+
+/**
+ * The engine keeps every grant alive and watched with ONE timer (the scheduler's deadline heap):
+ *
+ * - each active grant has one entry, `grant:<id>`, whose task makes sure the grant has a live access token
+ *   (refreshing when the token is missing or near expiry, and at least every `keepAliveHours` so no refresh
+ *   token ever approaches Xero's 60-day limit while Relink runs), then reads its `/connections` when the
+ *   probe interval has passed, then schedules itself again;
+ * - a transient failure reschedules with backoff and jitter, honouring Retry-After;
+ * - grants left with a write-ahead marker by a crashed process are refreshed first, inside the grace window.
+ */
+
+export interface ListedConnection {
+  id: string;
+  tenantId: string;
+  tenantName: string | null;
+  tenantType: string;
+  authEventId: string;
+  createdDateUtc: string;
+  updatedDateUtc: string;
+}
+
+export type ListResult = { ok: true; connections: ListedConnection[] } | { ok: false; failure: Failure };
+export type ProbeResult = { ok: true } | { ok: false; failure: Failure };
+
+export interface ConnectionsPort {
+  list(accessToken: string, opts?: { authEventId?: string }): Promise<ListResult>;
+  organisation(accessToken: string, tenantId: string): Promise<ProbeResult>;
+}
+
+/** What the engine reads and records. Implemented over the metadata store by the service. */
+export interface EngineStore {
+  grants(): Readonly<Record<string, Grant>>;
+  connectionsOf(grantId: string): Connection[];
+  app(appId: string): App | undefined;
+  settings(): Settings;
+  /** Reconciles one grant's `/connections` answer: listed ones present, the rest missing since now. */
+  recordConnections(grantId: string, listed: ListedConnection[], at: number): Promise<void>;
+  recordProbeFailure(grantId: string, failure: Failure): Promise<void>;
+  recordTenantProbe(connectionId: string, failure: Failure | null): Promise<void>;
+}
+
+export interface SchedulerPort {
+  schedule(key: string, at: number, task: () => Promise<void>): void;
+  cancel(key: string): void;
+  start(): void;
+  stop(): void;
+  resume(): void;
+}
+
+export interface EngineDeps {
+  clock: Clock;
+  scheduler: SchedulerPort;
+  store: EngineStore;
+  accessTokens: AccessTokenCache;
+  refresh: (grantId: string) => Promise<RefreshResult>;
+  connectionsFor: (app: App) => ConnectionsPort;
+  /** Grants with a "refresh in flight" marker left behind by a process that died mid-refresh. */
+  interruptedGrants: () => Promise<string[]>;
+  /** Called after anything was recorded, so health can be re-assessed. */
+  onChange: () => void;
+  random?: () => number;
+}
+
+export interface PassSummary {
+  grants: number;
+  refreshed: number;
+  transient: number;
+  revoked: number;
+  appRejected: number;
+  probed: number;
+}
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+/** Refresh this long before the access token expires (tokens live 30 minutes). */
+const EXPIRY_MARGIN = 5 * MINUTE;
+
+export class Engine {
+  readonly #attempts = new Map<string, number>();
+  readonly #lastProbe = new Map<string, number>();
+  #running = false;
+
+  constructor(private readonly deps: EngineDeps) {}
+
+  /** Arms the schedule for every active grant; interrupted refreshes go first. */
+  async start(): Promise<void> {
+    this.#running = true;
+    const interrupted = new Set(await this.deps.interruptedGrants());
+    const now = this.deps.clock.now();
+    for (const g of Object.values(this.deps.store.grants())) {
+      if (g.state !== 'active') continue;
+      this.#schedule(g.id, interrupted.has(g.id) ? now : this.#nextDeadline(g, now));
+    }
+    this.deps.scheduler.start();
+  }
+
+  stop(): void {
+    this.#running = false;
+    this.deps.scheduler.stop();
+  }
+
+  /** After sleep or a wall-clock jump: everything overdue runs now (the scheduler spreads it with jitter). */
+  resume(): void {
+    this.deps.scheduler.resume();
+  }
+
+  /** A grant was added or reconnected: watch it from now on. */
+  watch(grantId: string): void {
+    if (this.#running) this.#schedule(grantId, this.deps.clock.now());
+  }
+
+  unwatch(grantId: string): void {
+    this.deps.scheduler.cancel(`grant:${grantId}`);
+  }
+
+  /**
+   * One full pass over the chosen grants, now: refresh each (a fresh process holds no access tokens, and a
+   * refresh is also the keep-alive), read its `/connections`, and probe each organisation's API access.
+   */
+  async checkNow(grantIds: string[], opts: { concurrency?: number; probeTenants?: boolean } = {}): Promise<PassSummary> {
+    const summary: PassSummary = { grants: grantIds.length, refreshed: 0, transient: 0, revoked: 0, appRejected: 0, probed: 0 };
+    const queue = [...grantIds];
+    const worker = async () => {
+      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+        const result = await this.deps.refresh(id);
+        if (result.kind === 'refreshed') summary.refreshed++;
+        else if (result.kind === 'transient') summary.transient++;
+        else if (result.kind === 'revoked') summary.revoked++;
+        else if (result.kind === 'app-rejected') summary.appRejected++;
+        if (result.kind === 'refreshed' && (await this.#probe(id, opts.probeTenants ?? true))) summary.probed++;
+        this.deps.onChange();
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 8) }, worker));
+    return summary;
+  }
+
+  /** Refresh every given grant concurrently (the wake-up sweep), without probing. */
+  async sweep(grantIds: string[], concurrency = 8): Promise<PassSummary> {
+    const summary: PassSummary = { grants: grantIds.length, refreshed: 0, transient: 0, revoked: 0, appRejected: 0, probed: 0 };
+    const queue = [...grantIds];
+    const worker = async () => {
+      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+        const r = await this.deps.refresh(id);
+        if (r.kind === 'refreshed') summary.refreshed++;
+        else if (r.kind === 'transient') summary.transient++;
+        else if (r.kind === 'revoked') summary.revoked++;
+        else if (r.kind === 'app-rejected') summary.appRejected++;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+    this.deps.onChange();
+    return summary;
+  }
+
+  #schedule(grantId: string, at: number): void {
+    this.deps.scheduler.schedule(`grant:${grantId}`, at, () => this.#tend(grantId));
+  }
+
+  #nextDeadline(g: Grant, now: number): number {
+    const s = this.deps.store.settings();
+    const keepAlive = (g.lastRefreshAt ? Date.parse(g.lastRefreshAt) : 0) + s.keepAliveHours * HOUR;
+    const expires = this.deps.accessTokens.expiresAt(g.id);
+    const tokenDue = expires === undefined ? keepAlive : Math.min(keepAlive, expires - EXPIRY_MARGIN);
+    const lastProbe = this.#lastProbe.get(g.id) ?? (g.lastProbeAt ? Date.parse(g.lastProbeAt) : 0);
+    const probeDue = lastProbe + s.probeIntervalMinutes * MINUTE;
+    return Math.max(now, Math.min(tokenDue, probeDue));
+  }
+
+  /** The scheduled task of one grant. */
+  async #tend(grantId: string): Promise<void> {
+    const g = this.deps.store.grants()[grantId];
+    if (!g || g.state !== 'active' || !this.#running) return;
+    const now = this.deps.clock.now();
+    const s = this.deps.store.settings();
+    const keepAliveDue = !g.lastRefreshAt || now - Date.parse(g.lastRefreshAt) >= s.keepAliveHours * HOUR;
+    if (!this.deps.accessTokens.get(grantId) || keepAliveDue) {
+      const result = await this.deps.refresh(grantId);
+      this.deps.onChange();
+      if (result.kind === 'transient') return this.#retryLater(grantId, result.failure);
+      if (result.kind !== 'refreshed') return; // revoked, app-rejected or gone: nothing more to schedule
+    }
+    this.#attempts.delete(grantId);
+    const lastProbe = this.#lastProbe.get(grantId) ?? (g.lastProbeAt ? Date.parse(g.lastProbeAt) : 0);
+    if (this.deps.clock.now() - lastProbe >= s.probeIntervalMinutes * MINUTE) {
+      await this.#probe(grantId, false);
+      this.deps.onChange();
+    }
+    const fresh = this.deps.store.grants()[grantId];
+    if (fresh && fresh.state === 'active' && this.#running) this.#schedule(grantId, this.#nextDeadline(fresh, this.deps.clock.now()));
+  }
+
+  #retryLater(grantId: string, failure: Failure): void {
+    const attempt = (this.#attempts.get(grantId) ?? 0) + 1;
+    this.#attempts.set(grantId, attempt);
+    const wait = delayFor(failure, attempt, this.deps.clock.now(), { random: this.deps.random ?? Math.random });
+    if (this.#running) this.#schedule(grantId, this.deps.clock.now() + wait);
+  }
+
+  /** Reads the grant's `/connections` (and optionally each organisation's API); true when it succeeded. */
+  async #probe(grantId: string, probeTenants: boolean): Promise<boolean> {
+    const g = this.deps.store.grants()[grantId];
+    const app = g && this.deps.store.app(g.appId);
+    if (!g || !app) return false;
+    let token = this.deps.accessTokens.get(grantId);
+    if (!token) return false;
+    const api = this.deps.connectionsFor(app);
+    let listed = await api.list(token);
+    if (!listed.ok && (listed.failure.kind === 'token-expired' || listed.failure.kind === 'authentication-unsuccessful')) {
+      // Refresh once and try again: an expired access token says nothing about the connection.
+      this.deps.accessTokens.delete(grantId);
+      const r = await this.deps.refresh(grantId);
+      token = r.kind === 'refreshed' ? this.deps.accessTokens.get(grantId) : undefined;
+      if (!token) return false;
+      listed = await api.list(token);
+    }
+    const at = this.deps.clock.now();
+    this.#lastProbe.set(grantId, at);
+    if (!listed.ok) {
+      await this.deps.store.recordProbeFailure(grantId, listed.failure);
+      return false;
+    }
+    await this.deps.store.recordConnections(grantId, listed.connections, at);
+    if (probeTenants && app.scopes.some((s) => s === 'accounting.settings' || s === 'accounting.settings.read')) {
+      for (const c of this.deps.store.connectionsOf(grantId)) {
+        if (!c.present) continue;
+        const r = await api.organisation(token, c.tenantId);
+        // Rate limits and outages say nothing about this organisation's access.
+        if (!r.ok && ['rate-limited', 'server-error', 'network', 'timeout'].includes(r.failure.kind)) continue;
+        await this.deps.store.recordTenantProbe(c.id, r.ok ? null : r.failure);
+      }
+    }
+    return true;
+  }
+}

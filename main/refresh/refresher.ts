@@ -1,0 +1,217 @@
+import type { App, Failure, Grant } from '../../shared/domain.js';
+import type { Clock } from '../core/clock.js';
+import { isoNow } from '../core/clock.js';
+import type { TokenCallOutcome } from '../oauth/token-outcome.js';
+import { classifyTokenOutcome, estimateSkewMs } from '../providers/xero/errors.js';
+import { KeychainError } from '../secrets/keychain.js';
+import type { AccessTokenCache } from './access-tokens.js';
+
+/**
+ * One rotation-safe refresh of one grant (security-anchors §3 H1–H4, H7):
+ *
+ *   single-flight in this process → cross-process lock → re-read the stored refresh token → write-ahead
+ *   marker → POST /connect/token → persist the rotated token and read it back → clear the marker → only then
+ *   put the new access token to use.
+ *
+ * A lost response (timeout or reset after sending) is retried at once with the same stored token, inside
+ * Xero's 30-minute grace. Transient failures never mark a grant broken; only a parsed `invalid_grant` does,
+ * after re-reading the store under the lock.
+ */
+
+export interface StoredToken {
+  refreshToken: string;
+}
+
+/** What the refresher needs from the keychain vault. */
+export interface RefreshVault {
+  readGrant(grantId: string): Promise<StoredToken | null>;
+  /** Writes the rotated token, reads it back, and throws if it does not match. */
+  saveRotated(grantId: string, newRefreshToken: string, replaced: string): Promise<void>;
+}
+
+/** The write-ahead "refresh in flight" marker. */
+export interface RefreshJournalPort {
+  begin(grantId: string, attempt: number): Promise<unknown>;
+  end(grantId: string): Promise<void>;
+}
+
+export interface GrantLockPort {
+  withLock<T>(grantId: string, fn: () => Promise<T>): Promise<T>;
+}
+
+export interface SingleFlightPort {
+  run<T>(key: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/** What the refresher needs from the grant store: a fresh read and durable updates. */
+export interface GrantStorePort {
+  /** The grant as it is on disk now (re-read; another process may have changed it). */
+  freshGrant(grantId: string): Promise<Grant | undefined>;
+  app(appId: string): App | undefined;
+  updateGrant(grantId: string, change: (g: Grant) => void, durable?: boolean): Promise<void>;
+}
+
+export interface TokenRefresher {
+  refresh(refreshToken: string): Promise<TokenCallOutcome>;
+}
+
+export type RefreshResult =
+  | { kind: 'refreshed'; accessTokenExpiresAt: number }
+  | { kind: 'skipped'; reason: 'not-active' | 'unknown-grant' }
+  | { kind: 'transient'; failure: Failure }
+  | { kind: 'revoked'; failure: Failure }
+  | { kind: 'app-rejected'; failure: Failure };
+
+export interface RefresherDeps {
+  clock: Clock;
+  vault: RefreshVault;
+  journal: RefreshJournalPort;
+  lock: GrantLockPort;
+  flights: SingleFlightPort;
+  grants: GrantStorePort;
+  accessTokens: AccessTokenCache;
+  clientFor: (app: App) => Promise<TokenRefresher>;
+  /** Called with each clock-skew estimate taken from a token response's Date header. */
+  onSkew?: (skewMs: number) => void;
+  /** How many times a lost response is retried with the same token before giving up for now. */
+  lostResponseRetries?: number;
+}
+
+const TERMINAL_APP = new Set<Failure['kind']>(['invalid-client', 'unauthorized-client']);
+
+export class Refresher {
+  constructor(private readonly deps: RefresherDeps) {}
+
+  /** Refreshes one grant. Concurrent calls for the same grant share one refresh. */
+  refresh(grantId: string): Promise<RefreshResult> {
+    return this.deps.flights.run(grantId, () => this.deps.lock.withLock(grantId, () => this.#underLock(grantId)));
+  }
+
+  async #underLock(grantId: string): Promise<RefreshResult> {
+    const { clock, vault, journal, grants } = this.deps;
+    const grant = await grants.freshGrant(grantId);
+    if (!grant) return { kind: 'skipped', reason: 'unknown-grant' };
+    if (grant.state !== 'active') return { kind: 'skipped', reason: 'not-active' };
+    const app = grants.app(grant.appId);
+    if (!app) return { kind: 'skipped', reason: 'unknown-grant' };
+
+    let stored: StoredToken | null;
+    try {
+      stored = await vault.readGrant(grantId);
+    } catch (err) {
+      return this.#transient(grantId, keychainFailure(clock, err, 'read the connection’s key from'));
+    }
+    if (!stored) {
+      // The keychain answered and has no entry: not a Xero verdict, so the grant is not marked revoked.
+      return this.#transient(grantId, {
+        kind: 'keychain',
+        at: isoNow(clock),
+        detail: 'No refresh token for this connection in the keychain; reconnect to store a new one.',
+      });
+    }
+
+    const client = await this.deps.clientFor(app);
+    const retries = this.deps.lostResponseRetries ?? 2;
+    let token = stored.refreshToken;
+    for (let attempt = 1; ; attempt++) {
+      await journal.begin(grantId, attempt);
+      const outcome = await client.refresh(token);
+      if (outcome.ok) return this.#persist(grantId, token, outcome);
+      const failure = classifyTokenOutcome(outcome, clock.now());
+      if (outcome.response) this.#noteSkew(outcome.response.headers['date'], outcome);
+
+      if (failure.kind === 'invalid-grant') {
+        // Re-read under the lock: if the stored token changed, someone else rotated it; use theirs.
+        const again = await vault.readGrant(grantId).catch(() => null);
+        if (again && again.refreshToken !== token && attempt <= retries) {
+          token = again.refreshToken;
+          continue;
+        }
+        await journal.end(grantId);
+        await this.#mark(grantId, 'revoked', failure);
+        return { kind: 'revoked', failure };
+      }
+      if (TERMINAL_APP.has(failure.kind)) {
+        await journal.end(grantId);
+        await this.#mark(grantId, 'app-rejected', failure);
+        return { kind: 'app-rejected', failure };
+      }
+      if (outcome.stage === 'sent-unknown' && attempt <= retries) {
+        // The refresh may have happened and its answer been lost: the marker stays, and the same token is
+        // presented again while Xero's grace window still accepts it.
+        continue;
+      }
+      // Nothing was rotated when the server answered or the request never left; a lost answer keeps its
+      // marker so that a restart retries inside the grace window.
+      if (outcome.stage !== 'sent-unknown') await journal.end(grantId);
+      return this.#transient(grantId, failure);
+    }
+  }
+
+  async #persist(grantId: string, used: string, outcome: Extract<TokenCallOutcome, { ok: true }>): Promise<RefreshResult> {
+    const { clock, vault, journal, grants, accessTokens } = this.deps;
+    const { tokens } = outcome;
+    const next = tokens.refreshToken ?? used;
+    if (next !== used) {
+      try {
+        await vault.saveRotated(grantId, next, used);
+      } catch (err) {
+        // The new token exists only in memory. Keep the marker (the old token still works inside the grace
+        // window after a restart), do not use the new access token, and report it.
+        return this.#transient(grantId, keychainFailure(clock, err, 'save the renewed key to'));
+      }
+    }
+    await journal.end(grantId);
+    const expiresAt = outcome.receivedAt + tokens.expiresIn * 1000;
+    accessTokens.set(grantId, tokens.accessToken, expiresAt);
+    this.#noteSkew(outcome.response.headers['date'], outcome);
+    const at = isoNow(clock);
+    await grants.updateGrant(grantId, (g) => {
+      g.lastRefreshAt = at;
+      g.refreshTokenIssuedAt = at;
+      g.consecutiveFailures = 0;
+      g.lastFailure = null;
+      if (tokens.scope.length > 0) g.scopes = tokens.scope;
+    });
+    return { kind: 'refreshed', accessTokenExpiresAt: expiresAt };
+  }
+
+  #noteSkew(date: string | undefined, outcome: TokenCallOutcome): void {
+    if (!date || !this.deps.onSkew) return;
+    const received = outcome.ok ? outcome.receivedAt : this.deps.clock.now();
+    const skew = estimateSkewMs(date, received, received);
+    if (skew !== null) this.deps.onSkew(skew);
+  }
+
+  async #transient(grantId: string, failure: Failure): Promise<RefreshResult> {
+    await this.deps.grants.updateGrant(grantId, (g) => {
+      g.consecutiveFailures += 1;
+      g.lastFailure = failure;
+    });
+    return { kind: 'transient', failure };
+  }
+
+  async #mark(grantId: string, state: 'revoked' | 'app-rejected', failure: Failure): Promise<void> {
+    this.deps.accessTokens.delete(grantId);
+    const at = isoNow(this.deps.clock);
+    await this.deps.grants.updateGrant(
+      grantId,
+      (g) => {
+        g.state = state;
+        g.stateSince = at;
+        g.lastFailure = failure;
+        g.consecutiveFailures += 1;
+      },
+      true,
+    );
+  }
+}
+
+function keychainFailure(clock: Clock, err: unknown, doing: string): Failure {
+  const kind = err instanceof KeychainError ? err.kind : 'failed';
+  return {
+    kind: 'keychain',
+    at: isoNow(clock),
+    detail: `Could not ${doing} the keychain (${kind}).`,
+  };
+}

@@ -1,0 +1,599 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import {
+  addAppInputSchema,
+  connectReportSchema,
+  statusSnapshotSchema,
+  type AddAppInput,
+  type ConnectReport,
+  type StatusSnapshot,
+} from '../../shared/api.js';
+import { REFRESH_TOKEN_LIFETIME_DAYS, type App, type Grant, type Incident } from '../../shared/domain.js';
+import { isoNow, type Clock } from '../core/clock.js';
+import { assessHealth, type HealthReport } from '../health/assess.js';
+import { reconcileIncidents, type IncidentEvent } from '../health/incidents.js';
+import { runAuthorization } from '../oauth/authorize-flow.js';
+import { createProviderClient, DiscoveryCache, type ProviderClient } from '../oauth/provider-client.js';
+import { XeroConnectionsApi } from '../providers/xero/connections-api.js';
+import { XERO_API_BASE, XERO_ISSUER } from '../providers/xero/endpoints.js';
+import { classifyTokenOutcome } from '../providers/xero/errors.js';
+import { explainError, type Explanation } from '../providers/xero/explain.js';
+import { AccessTokenCache } from '../refresh/access-tokens.js';
+import { Engine, type ConnectionsPort, type PassSummary } from '../refresh/engine.js';
+import { GrantLock } from '../refresh/grant-lock.js';
+import { Refresher } from '../refresh/refresher.js';
+import { Scheduler } from '../refresh/scheduler.js';
+import { SingleFlight } from '../refresh/single-flight.js';
+import type { Keychain, KeychainState } from '../secrets/keychain.js';
+import { SecretVault } from '../secrets/vault.js';
+import { ActivityLog } from '../store/activity-log.js';
+import type { DocumentBackend } from '../store/document-file.js';
+import { createFileLock } from '../store/file-lock.js';
+import { MetadataStore, type RecoveryEvent } from '../store/metadata-store.js';
+import { RefreshJournal } from '../store/refresh-journal.js';
+import { applyListing, MetadataEngineStore } from './metadata-engine-store.js';
+
+/**
+ * Relink's service: one object that owns the state and implements what the hosts (CLI, Electron, browser
+ * mode) offer. Hosts pass in the platform pieces (keychain, document backend, clock, fetch); nothing here
+ * imports Electron or a keychain library.
+ */
+export interface ServiceOptions {
+  dataDir: string;
+  keychainService: string;
+  keychain: Keychain;
+  backend: DocumentBackend;
+  clock: Clock;
+  fetch?: typeof fetch;
+  actor: 'cli' | 'advisor';
+  /** How many grants are refreshed at once in a pass (default 8). */
+  concurrency?: number;
+}
+
+/** A failure a host should show as it is (with its own exit code or banner). */
+export class ServiceError extends Error {
+  constructor(
+    readonly code: 'usage' | 'not-found' | 'keychain' | 'unreachable' | 'not-authorised' | 'rejected',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ServiceError';
+  }
+}
+
+export interface ConnectOptions {
+  open: (url: string) => Promise<void>;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** For a reconnect: who is expected to approve (a warning is given if someone else does). */
+  expectStaffId?: string;
+}
+
+const DEFAULT_SCOPES = ['openid', 'profile', 'email', 'offline_access', 'accounting.settings.read'];
+const DEFAULT_PORTS = [5001, 5002, 5003];
+const DAY = 86_400_000;
+
+export class RelinkService {
+  readonly #accessTokens: AccessTokenCache;
+  readonly #engine: Engine;
+  readonly #engineStore: MetadataEngineStore;
+  readonly #scheduler: Scheduler;
+  readonly #clients = new Map<string, ProviderClient>();
+  readonly #discovery = new DiscoveryCache();
+  readonly #incidentListeners = new Set<(e: IncidentEvent) => void>();
+  #report: HealthReport | null = null;
+  #skewMs: number | null = null;
+  #assessTimer: NodeJS.Timeout | null = null;
+
+  private constructor(
+    private readonly opts: ServiceOptions,
+    readonly store: MetadataStore,
+    readonly vault: SecretVault,
+    readonly journal: RefreshJournal,
+    readonly activity: ActivityLog,
+    readonly keychainState: KeychainState,
+    readonly recovery: RecoveryEvent | null,
+  ) {
+    const { clock } = opts;
+    this.#accessTokens = new AccessTokenCache(clock);
+    this.#engineStore = new MetadataEngineStore(store);
+    const refresher = new Refresher({
+      clock,
+      vault,
+      journal,
+      lock: new GrantLock(path.join(opts.dataDir, 'locks')),
+      flights: new SingleFlight<string, never>() as never,
+      grants: this.#engineStore,
+      accessTokens: this.#accessTokens,
+      clientFor: (app) => this.#clientFor(app),
+      onSkew: (ms) => {
+        this.#skewMs = ms;
+      },
+    });
+    this.#scheduler = new Scheduler(clock, {
+      maxConcurrent: opts.concurrency ?? 8,
+      onTaskError: (key, err) => void this.#log('engine', 'task-failed', { detail: `${key}: ${(err as Error).message}` }),
+      onClockJump: () => this.#engine.resume(),
+    });
+    this.#engine = new Engine({
+      clock,
+      scheduler: this.#scheduler,
+      store: this.#engineStore,
+      accessTokens: this.#accessTokens,
+      refresh: async (grantId) => {
+        const before = this.store.peek().grants[grantId]?.state;
+        const result = await refresher.refresh(grantId);
+        if (result.kind === 'revoked' || result.kind === 'app-rejected') {
+          const g = this.store.peek().grants[grantId];
+          if (before === 'active' && g) {
+            await this.#log('engine', result.kind === 'revoked' ? 'grant-refused' : 'app-credentials-rejected', {
+              appId: g.appId,
+              grantId,
+              staffId: g.staffId,
+              detail: result.failure.detail,
+            });
+          }
+        }
+        return result;
+      },
+      connectionsFor: (app) => this.#connectionsFor(app),
+      interruptedGrants: async () => (await journal.list()).markers.map((m) => m.grantId),
+      onChange: () => this.#scheduleAssess(),
+    });
+  }
+
+  /** Opens the profile in `dataDir`: the metadata file, the keychain (probed), the journal, the activity log. */
+  static async open(opts: ServiceOptions): Promise<RelinkService> {
+    // Writes coalesce over half a second: a 200-grant sweep then costs a handful of writes, not hundreds.
+    const store = new MetadataStore(opts.backend, opts.clock, createFileLock(), { coalesceMs: 500 });
+    const opened = await store.open();
+    const vault = new SecretVault(opts.keychain, opts.keychainService, opts.clock);
+    const keychainState = await vault.probe();
+    const journal = new RefreshJournal(opts.dataDir, opts.clock);
+    await journal.init();
+    const activity = new ActivityLog(opts.dataDir, opts.clock);
+    const service = new RelinkService(opts, store, vault, journal, activity, keychainState, opened.recovery);
+    if (opened.recovery) {
+      await service.#log('engine', 'metadata-recovered', { detail: opened.recovery.message });
+    }
+    await service.assess();
+    return service;
+  }
+
+  // ── apps ───────────────────────────────────────────────────────────────────────────────────────────
+
+  async addApp(input: AddAppInput, clientSecret: string | null): Promise<App> {
+    const parsed = addAppInputSchema.safeParse(input);
+    if (!parsed.success) {
+      throw new ServiceError('usage', parsed.error.issues.map((i) => i.message).join(' '));
+    }
+    const a = parsed.data;
+    if (a.authType === 'web' && !clientSecret) {
+      throw new ServiceError('usage', 'A web app needs its client secret (Xero developer portal → your app → Configuration → Generate a secret).');
+    }
+    if (a.authType === 'pkce' && clientSecret) {
+      throw new ServiceError('usage', 'A PKCE app has no client secret; leave it out, or add the app as a web app.');
+    }
+    const doc = this.store.peek();
+    if (Object.values(doc.apps).some((x) => x.clientId === a.clientId)) {
+      throw new ServiceError('usage', `An app with client id ${a.clientId} is already set up.`);
+    }
+    const app: App = {
+      id: uniqueSlug(a.name, new Set(Object.keys(doc.apps))),
+      name: a.name,
+      provider: 'xero',
+      clientId: a.clientId,
+      authType: a.authType,
+      issuer: a.issuer ?? XERO_ISSUER,
+      apiBase: a.apiBase ?? a.issuer ?? XERO_API_BASE,
+      redirectPorts: a.redirectPorts ?? DEFAULT_PORTS,
+      scopes: withRequiredScopes(a.scopes ?? DEFAULT_SCOPES),
+      connectionCap: a.connectionCap ?? null,
+      multiOrgConsent: a.multiOrgConsent ?? false,
+      createdBy: a.createdBy ?? null,
+      createdAt: isoNow(this.opts.clock),
+    };
+    if (clientSecret) await this.#requireKeychain(() => this.vault.saveClientSecret(app.id, clientSecret));
+    await this.store.update((d) => {
+      d.apps[app.id] = app;
+    }, { durable: true });
+    await this.#log(this.opts.actor, 'app-added', { appId: app.id, detail: `${app.name} (${app.authType})` });
+    return app;
+  }
+
+  apps(): App[] {
+    return Object.values(this.store.peek().apps) as App[];
+  }
+
+  /** An app by id, name (case-insensitive) or client id. */
+  findApp(ref: string): App {
+    const wanted = ref.trim().toLowerCase();
+    const app = this.apps().find((a) => a.id === ref || a.clientId === ref || a.name.toLowerCase() === wanted);
+    if (!app) {
+      const known = this.apps().map((a) => `${a.id} (${a.name})`).join(', ') || 'none yet — add one with `relink apps add`';
+      throw new ServiceError('not-found', `No app "${ref}". Known apps: ${known}.`);
+    }
+    return app;
+  }
+
+  // ── connect / reconnect ────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * One consent in the system browser, then: store the refresh token for (app, staff member), read
+   * `/connections?authEventId=…` for what this consent ticked and `/connections` for everything reachable,
+   * and report which organisations were connected, reconnected, or are still missing and why.
+   */
+  async connect(appRef: string, options: ConnectOptions): Promise<ConnectReport> {
+    const app = this.findApp(appRef);
+    this.#requireKeychainAvailable();
+    const client = await this.#clientFor(app);
+    const result = await runAuthorization({
+      client,
+      ports: app.redirectPorts,
+      scopes: app.scopes,
+      open: options.open,
+      timeoutMs: options.timeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (result.kind !== 'connected') {
+      if (result.kind === 'denied') throw new ServiceError('not-authorised', 'The approval was declined in Xero, so nothing changed.');
+      if (result.kind === 'timeout') throw new ServiceError('not-authorised', 'No approval arrived before the time ran out; nothing changed. Run it again when ready.');
+      if (result.kind !== 'failed') throw new ServiceError('not-authorised', 'Cancelled; nothing changed.');
+      if (!result.outcome || result.outcome.ok) throw new ServiceError('unreachable', `Could not reach Xero's sign-in service: ${result.reason}`);
+      const failure = classifyTokenOutcome(result.outcome, this.opts.clock.now(), 'code-exchange');
+      if (failure.kind === 'invalid-client' || failure.kind === 'unauthorized-client') {
+        throw new ServiceError('rejected', `Xero rejected ${app.name}'s credentials (${failure.detail}). Check the client id and secret in Xero's developer portal.`);
+      }
+      const unreachable = ['network', 'timeout', 'server-error'].includes(failure.kind);
+      throw new ServiceError(unreachable ? 'unreachable' : 'rejected', `The sign-in did not complete: ${failure.detail}.`);
+    }
+    if (result.skewMs) this.#skewMs = result.skewMs;
+    const { tokens, claims } = result;
+    if (!tokens.refreshToken) {
+      throw new ServiceError('rejected', `${app.name} did not receive a refresh token: its scopes must include offline_access.`);
+    }
+    const staffId = claims?.xero_userid ?? claims?.sub;
+    if (!staffId) throw new ServiceError('rejected', 'Xero did not say who approved (no id_token): the app needs the openid scope.');
+    const email = claims?.email ?? claims?.preferred_username ?? '';
+    const name = [claims?.given_name, claims?.family_name].filter(Boolean).join(' ') || email || staffId;
+
+    const doc = this.store.peek();
+    const existing = Object.values(doc.grants).find((g) => g.appId === app.id && g.staffId === staffId);
+    const grantId = existing?.id ?? randomUUID();
+    await this.#requireKeychain(() => this.vault.saveInitial(grantId, tokens.refreshToken!));
+    const receivedAt = this.opts.clock.now();
+    this.#accessTokens.set(grantId, tokens.accessToken, receivedAt + tokens.expiresIn * 1000);
+
+    const api = this.#connectionsFor(app);
+    const all = await api.list(tokens.accessToken);
+    const ticked = result.authEventId ? await api.list(tokens.accessToken, { authEventId: result.authEventId }) : all;
+    const before = new Map(
+      Object.values(doc.connections)
+        .filter((c) => c.grantId === grantId)
+        .map((c) => [c.tenantId, doc.organisations[c.tenantId]?.name ?? c.tenantId] as const),
+    );
+    const now = isoNow(this.opts.clock);
+    await this.store.update(
+      (d) => {
+        const known = d.staff[staffId];
+        d.staff[staffId] = known
+          ? { ...known, email: email || known.email, name }
+          : { id: staffId, email, name, status: 'active', firstSeenAt: now };
+        const g: Grant = {
+          id: grantId,
+          appId: app.id,
+          staffId,
+          scopes: tokens.scope.length ? tokens.scope : app.scopes,
+          authEventIds: [...new Set([...(d.grants[grantId]?.authEventIds ?? []), ...(result.authEventId ? [result.authEventId] : [])])],
+          connectedAt: d.grants[grantId]?.connectedAt ?? now,
+          refreshTokenIssuedAt: now,
+          lastRefreshAt: now,
+          lastProbeAt: null,
+          consecutiveFailures: 0,
+          lastFailure: null,
+          state: 'active',
+          stateSince: now,
+        };
+        d.grants[grantId] = g;
+        if (all.ok) applyListing(d, grantId, all.connections, receivedAt);
+      },
+      { durable: true },
+    );
+    const listed = all.ok ? all.connections : [];
+    const tickedIds = new Set(ticked.ok ? ticked.connections.map((c) => c.tenantId) : listed.map((c) => c.tenantId));
+    const reachable = new Map(listed.map((c) => [c.tenantId, c.tenantName ?? c.tenantId] as const));
+    const report: ConnectReport = {
+      appId: app.id,
+      grantId,
+      staff: { id: staffId, email, name },
+      connected: listed.filter((c) => !before.has(c.tenantId) && tickedIds.has(c.tenantId)).map((c) => ({ tenantId: c.tenantId, name: c.tenantName ?? c.tenantId })),
+      reconnected: [...before].filter(([t]) => reachable.has(t)).map(([tenantId]) => ({ tenantId, name: reachable.get(tenantId)! })),
+      stillMissing: [...before]
+        .filter(([t]) => !reachable.has(t))
+        .map(([tenantId, orgName]) => ({
+          tenantId,
+          name: orgName,
+          reason: app.multiOrgConsent
+            ? 'Not ticked on the consent page, so Xero did not connect it. Reconnect and tick it.'
+            : `${app.name} connects one organisation per approval: reconnect again and choose ${orgName}.`,
+        })),
+      warning:
+        options.expectStaffId && options.expectStaffId !== staffId
+          ? `This was approved by ${name}${email ? ` (${email})` : ''}, not by the staff member expected; the connection now depends on ${name}.`
+          : null,
+    };
+    if (!all.ok) {
+      report.stillMissing.push(
+        ...[...before].map(([tenantId, orgName]) => ({ tenantId, name: orgName, reason: `Could not read Xero's connections (${all.failure.detail}); check again later.` })),
+      );
+    }
+    await this.#log(this.opts.actor, existing ? 'reconnected' : 'connected', {
+      appId: app.id,
+      grantId,
+      staffId,
+      tenantIds: listed.map((c) => c.tenantId),
+      detail: `${report.connected.length} connected, ${report.reconnected.length} reconnected, ${report.stillMissing.length} still missing`,
+    });
+    this.#engine.watch(grantId);
+    await this.assess();
+    return connectReportSchema.parse(report);
+  }
+
+  // ── checking and running ───────────────────────────────────────────────────────────────────────────
+
+  /** One full pass now over the active grants (optionally of one app or one staff member). */
+  async check(filter: { app?: string; staff?: string } = {}): Promise<PassSummary> {
+    this.#requireKeychainAvailable();
+    const appId = filter.app ? this.findApp(filter.app).id : undefined;
+    const staffId = filter.staff ? this.#findStaffId(filter.staff) : undefined;
+    const ids = Object.values(this.store.peek().grants)
+      .filter((g) => g.state === 'active' && (!appId || g.appId === appId) && (!staffId || g.staffId === staffId))
+      .map((g) => g.id);
+    const summary = await this.#engine.checkNow(ids, { concurrency: this.opts.concurrency ?? 8 });
+    await this.assess();
+    return summary;
+  }
+
+  /** The wake-up sweep: refresh the given grants (default: all active) concurrently, without probing. */
+  async sweep(grantIds?: string[]): Promise<PassSummary> {
+    const ids = grantIds ?? Object.values(this.store.peek().grants).filter((g) => g.state === 'active').map((g) => g.id);
+    return this.#engine.sweep(ids, this.opts.concurrency ?? 8);
+  }
+
+  /** Keep every grant alive and watched until `stop()`. */
+  async run(): Promise<void> {
+    this.#requireKeychainAvailable();
+    await this.#engine.start();
+  }
+
+  /** After the computer wakes up or its clock jumps. */
+  resume(): void {
+    this.#engine.resume();
+  }
+
+  get armedTimers(): number {
+    return this.#scheduler.armedTimers;
+  }
+
+  async close(): Promise<void> {
+    this.#engine.stop();
+    if (this.#assessTimer) clearTimeout(this.#assessTimer);
+    await this.assess();
+    await this.store.close();
+  }
+
+  // ── health, incidents, status ──────────────────────────────────────────────────────────────────────
+
+  onIncident(listener: (e: IncidentEvent) => void): () => void {
+    this.#incidentListeners.add(listener);
+    return () => this.#incidentListeners.delete(listener);
+  }
+
+  /** Re-assesses health and brings incidents up to date (opening and closing them). */
+  async assess(): Promise<HealthReport> {
+    const doc = this.store.peek();
+    const now = this.opts.clock.now();
+    const report = assessHealth({
+      apps: doc.apps as Record<string, App>,
+      staff: doc.staff,
+      organisations: doc.organisations,
+      grants: doc.grants as Record<string, Grant>,
+      connections: doc.connections as never,
+      settings: doc.settings,
+      now,
+      keychain: this.keychainState,
+      clockSkewMs: this.#skewMs,
+    });
+    this.#report = report;
+    const { incidents, events } = reconcileIncidents(doc.incidents as Record<string, Incident>, report.findings, report.connections, {
+      now,
+      newId: () => randomUUID(),
+    });
+    if (JSON.stringify(incidents) !== JSON.stringify(doc.incidents)) {
+      await this.store.update((d) => {
+        d.incidents = structuredClone(incidents);
+      });
+    }
+    for (const e of events) {
+      if (e.kind === 'superseded') continue;
+      await this.#log('engine', e.kind === 'opened' ? 'incident-opened' : 'incident-recovered', {
+        ...(e.incident.appId ? { appId: e.incident.appId } : {}),
+        ...(e.incident.staffId ? { staffId: e.incident.staffId } : {}),
+        tenantIds: e.incident.tenantIds,
+        detail: e.incident.summary,
+      });
+      for (const l of this.#incidentListeners) l(e);
+    }
+    return report;
+  }
+
+  status(): StatusSnapshot {
+    const doc = this.store.peek();
+    const report = this.#report!;
+    const grants = Object.values(doc.grants);
+    const snapshot: StatusSnapshot = {
+      generatedAt: isoNow(this.opts.clock),
+      keychain: this.keychainState,
+      apps: Object.values(doc.apps).map((a) => {
+        const own = grants.filter((g) => g.appId === a.id);
+        const tenants = new Set(Object.values(doc.connections).filter((c) => c.appId === a.id && c.present).map((c) => c.tenantId));
+        return {
+          id: a.id,
+          name: a.name,
+          clientId: a.clientId,
+          authType: a.authType,
+          connectionCap: a.connectionCap,
+          connectionCount: tenants.size,
+          multiOrgConsent: a.multiOrgConsent,
+          createdBy: a.createdBy,
+          credentialState: own.some((g) => g.state === 'app-rejected')
+            ? 'rejected'
+            : own.some((g) => g.lastRefreshAt !== null && g.state === 'active')
+              ? 'ok'
+              : 'unchecked',
+        };
+      }),
+      staff: Object.values(doc.staff).map((s) => ({ id: s.id, email: s.email, name: s.name, status: s.status })),
+      grants: grants.map((g) => {
+        const v = report.grants[g.id];
+        return {
+          id: g.id,
+          appId: g.appId,
+          staffId: g.staffId,
+          health: v?.health ?? 'unverified',
+          cause: v?.cause ?? null,
+          lastRefreshAt: g.lastRefreshAt,
+          refreshTokenExpiresAt: new Date(Date.parse(g.refreshTokenIssuedAt) + REFRESH_TOKEN_LIFETIME_DAYS * DAY).toISOString(),
+          daysLeft: v?.daysLeft ?? 0,
+          lastFailure: g.lastFailure?.detail ?? null,
+        };
+      }),
+      connections: Object.values(doc.connections).map((c) => {
+        const v = report.connections[c.id];
+        return {
+          id: c.id,
+          appId: c.appId,
+          orgId: c.tenantId,
+          orgName: doc.organisations[c.tenantId]?.name ?? c.tenantId,
+          grantId: c.grantId,
+          staffId: c.staffId,
+          health: v?.health ?? 'unverified',
+          cause: v?.cause ?? null,
+          confidence: v?.confidence ?? null,
+          since: v?.since ?? null,
+          fix: v?.fix?.text ?? null,
+        };
+      }),
+      incidents: Object.values(doc.incidents)
+        .filter((i) => i.closedAt === null)
+        .sort((a, b) => a.openedAt.localeCompare(b.openedAt))
+        .map((i) => ({
+          id: i.id,
+          cause: i.cause,
+          confidence: i.confidence,
+          staffId: i.staffId,
+          appId: i.appId,
+          connectionCount: i.connectionIds.length,
+          organisationCount: i.tenantIds.length,
+          summary: i.summary,
+          evidence: [...i.evidence],
+          fix: { ...i.fix },
+          openedAt: i.openedAt,
+        })),
+    };
+    return statusSnapshotSchema.parse(snapshot);
+  }
+
+  explain(text: string): Explanation {
+    return explainError(text);
+  }
+
+  get clockSkewMs(): number | null {
+    return this.#skewMs;
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────────────────────────────────
+
+  #scheduleAssess(): void {
+    if (this.#assessTimer) return;
+    // Many grants change in a pass; assessing once per quiet moment keeps a 200-grant sweep cheap.
+    this.#assessTimer = setTimeout(() => {
+      this.#assessTimer = null;
+      void this.assess().catch((err: unknown) => void this.#log('engine', 'assess-failed', { detail: (err as Error).message }));
+    }, 1000);
+    this.#assessTimer.unref();
+  }
+
+  async #clientFor(app: App): Promise<ProviderClient> {
+    const cached = this.#clients.get(app.id);
+    if (cached) return cached;
+    const secret = app.authType === 'web' ? await this.#requireKeychain(() => this.vault.readClientSecret(app.id)) : null;
+    if (app.authType === 'web' && !secret) {
+      throw new ServiceError('keychain', `${app.name}'s client secret is not in the keychain; add the app again with its secret.`);
+    }
+    const client = createProviderClient({
+      issuer: app.issuer,
+      clientId: app.clientId,
+      clientSecret: secret,
+      ...(this.opts.fetch ? { fetch: this.opts.fetch } : {}),
+      clock: this.opts.clock,
+      allowInsecureLoopback: isLoopback(app.issuer),
+      discoveryCache: this.#discovery,
+    });
+    this.#clients.set(app.id, client);
+    return client;
+  }
+
+  #connectionsFor(app: App): ConnectionsPort & Pick<XeroConnectionsApi, 'list'> {
+    return new XeroConnectionsApi(this.opts.fetch ?? fetch, app.apiBase, this.opts.clock);
+  }
+
+  #findStaffId(ref: string): string {
+    const wanted = ref.trim().toLowerCase();
+    const s = Object.values(this.store.peek().staff).find((x) => x.id === ref || x.email.toLowerCase() === wanted);
+    if (!s) throw new ServiceError('not-found', `No staff member "${ref}" has connected anything yet.`);
+    return s.id;
+  }
+
+  #requireKeychainAvailable(): void {
+    if (this.keychainState !== 'available') {
+      throw new ServiceError(
+        'keychain',
+        `The keychain is ${this.keychainState}. Unlock it (GNOME Keyring, macOS Keychain or Windows Credential Manager) and try again; nothing was changed or deleted.`,
+      );
+    }
+  }
+
+  async #requireKeychain<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw new ServiceError('keychain', (err as Error).message);
+    }
+  }
+
+  async #log(actor: 'engine' | 'advisor' | 'cli', action: string, fields: { appId?: string; grantId?: string; staffId?: string; tenantIds?: string[]; detail?: string }): Promise<void> {
+    try {
+      await this.activity.append({ actor, action, ...fields });
+    } catch {
+      // The activity log is a record, not a dependency: failing to append never stops the engine.
+    }
+  }
+}
+
+function uniqueSlug(name: string, taken: Set<string>): string {
+  const base = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'app';
+  let slug = base;
+  for (let i = 2; taken.has(slug); i++) slug = `${base}-${i}`;
+  return slug;
+}
+
+/** Relink cannot work without knowing who approved (openid, profile, email) and without a refresh token. */
+function withRequiredScopes(scopes: string[]): string[] {
+  return [...new Set(['openid', 'profile', 'email', 'offline_access', ...scopes])];
+}
+
+function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
+}

@@ -1,0 +1,217 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { isoNow, type Clock } from '../core/clock.js';
+
+/**
+ * The write-ahead "refresh in flight" journal (security-anchors §3 H3). Before the refresher sends a refresh
+ * request for a grant it records a marker; after the rotated token is persisted and read back it removes it.
+ * A marker found at start-up means a process died with a refresh in flight: the response may have been lost
+ * and the token rotated at Xero, so the refresher retries with the stored (old) token while Xero's 30-minute
+ * grace lasts, and otherwise marks the grant for reconnection — never deletes it.
+ *
+ * One small file per grant (`<dataDir>/refresh-journal/<grantId>.json`), not a field in relink.json: the
+ * marker is written on every refresh and must be durable before the request goes out, and a few hundred
+ * bytes fsync'd is cheap where rewriting the whole metadata document is not. Written as temp file → fsync →
+ * rename → fsync of the folder, so a marker is either whole or absent.
+ */
+
+export const JOURNAL_DIR = 'refresh-journal';
+const TMP_SUFFIX = '.tmp';
+/** A temp file younger than this may be another live process's write in progress. */
+const STALE_TMP_MS = 60_000;
+
+const isoDate = z.iso.datetime({ offset: true });
+export const refreshMarkerSchema = z
+  .object({
+    grantId: z.string().min(1),
+    startedAt: isoDate,
+    pid: z.number().int().min(0),
+    attempt: z.number().int().min(1),
+  })
+  .strict();
+export type RefreshMarker = z.infer<typeof refreshMarkerSchema>;
+
+/** A marker file that exists but cannot be read: a refresh may have been in flight for this grant. */
+export interface DamagedMarker {
+  grantId: string;
+  path: string;
+  /** The file's modification time: when the refresh was (probably) started. */
+  modifiedAt: string;
+  reason: string;
+}
+
+export interface JournalContents {
+  markers: RefreshMarker[];
+  damaged: DamagedMarker[];
+}
+
+export class RefreshJournal {
+  readonly dir: string;
+
+  constructor(
+    dataDir: string,
+    private readonly clock: Clock,
+    private readonly pid: number = process.pid,
+  ) {
+    this.dir = path.join(dataDir, JOURNAL_DIR);
+  }
+
+  /**
+   * Create the folder and remove temp files left by a crash: those older than a minute, and those whose
+   * writer (the pid in the name) is gone. Call once at start-up, before `list()`.
+   */
+  async init(): Promise<{ removedTemps: number }> {
+    await fs.promises.mkdir(this.dir, { recursive: true });
+    let removedTemps = 0;
+    for (const name of await fs.promises.readdir(this.dir)) {
+      if (!name.endsWith(TMP_SUFFIX)) continue;
+      const full = path.join(this.dir, name);
+      try {
+        const { mtimeMs } = await fs.promises.stat(full);
+        const writer = Number(/\.(\d+)-[0-9a-f]+\.tmp$/.exec(name)?.[1]);
+        const writerGone = Number.isInteger(writer) && writer !== this.pid && !isAlive(writer);
+        // File times are wall-clock times, so they are compared with the wall clock, not the engine's Clock.
+        if (writerGone || Date.now() - mtimeMs > STALE_TMP_MS) {
+          await fs.promises.unlink(full);
+          removedTemps++;
+        }
+      } catch {
+        // Renamed or removed by its writer meanwhile.
+      }
+    }
+    return { removedTemps };
+  }
+
+  /** Record a refresh about to be sent. Resolves once the marker is durable. */
+  async begin(grantId: string, attempt = 1): Promise<RefreshMarker> {
+    const marker = refreshMarkerSchema.parse({ grantId, startedAt: isoNow(this.clock), pid: this.pid, attempt });
+    const target = this.#pathFor(grantId);
+    const tmp = `${target}.${this.pid}-${randomBytes(4).toString('hex')}${TMP_SUFFIX}`;
+    await fs.promises.mkdir(this.dir, { recursive: true });
+    const handle = await fs.promises.open(tmp, 'w', 0o600);
+    try {
+      await handle.writeFile(JSON.stringify(marker));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await fs.promises.rename(tmp, target);
+    } catch (error) {
+      await fs.promises.unlink(tmp).catch(() => undefined);
+      throw error;
+    }
+    await syncDir(this.dir);
+    return marker;
+  }
+
+  /** The refresh finished (rotated token persisted, or a terminal answer recorded). */
+  async end(grantId: string): Promise<void> {
+    try {
+      await fs.promises.unlink(this.#pathFor(grantId));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+
+  async read(grantId: string): Promise<RefreshMarker | DamagedMarker | null> {
+    const full = this.#pathFor(grantId);
+    return readMarker(full, grantId);
+  }
+
+  /** Markers left behind, e.g. by a process that crashed mid-refresh. */
+  async list(): Promise<JournalContents> {
+    const out: JournalContents = { markers: [], damaged: [] };
+    let names: string[];
+    try {
+      names = await fs.promises.readdir(this.dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return out;
+      throw error;
+    }
+    for (const name of names.sort()) {
+      if (!name.endsWith('.json')) continue;
+      const grantId = decodeGrantId(name.slice(0, -'.json'.length));
+      if (grantId === null) continue;
+      const result = await readMarker(path.join(this.dir, name), grantId);
+      if (result === null) continue;
+      if ('reason' in result) out.damaged.push(result);
+      else out.markers.push(result);
+    }
+    return out;
+  }
+
+  #pathFor(grantId: string): string {
+    if (typeof grantId !== 'string' || grantId.length === 0 || grantId.length > 200) {
+      throw new TypeError('Invalid grant id for the refresh journal');
+    }
+    return path.join(this.dir, `${encodeGrantId(grantId)}.json`);
+  }
+}
+
+async function readMarker(full: string, grantId: string): Promise<RefreshMarker | DamagedMarker | null> {
+  let text: string;
+  let mtime: Date;
+  try {
+    [text, { mtime }] = await Promise.all([fs.promises.readFile(full, 'utf8'), fs.promises.stat(full)]);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  const damaged = (reason: string): DamagedMarker => ({ grantId, path: full, modifiedAt: mtime.toISOString(), reason });
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return damaged('not valid JSON');
+  }
+  const parsed = refreshMarkerSchema.safeParse(json);
+  if (!parsed.success) return damaged('unexpected shape');
+  if (parsed.data.grantId !== grantId) return damaged('the marker names another grant');
+  return parsed.data;
+}
+
+/**
+ * Grant ids become file names on every platform: keep [a-z0-9_-] and percent-encode the rest — capitals
+ * too, because macOS and Windows file names ignore case and `Abc`/`abc` must not share a marker; dots too,
+ * so no name is `.` or `..` and none ends in a dot, which Windows strips.
+ */
+export function encodeGrantId(grantId: string): string {
+  let out = '';
+  for (const byte of Buffer.from(grantId, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out += /[a-z0-9_-]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+function decodeGrantId(name: string): string | null {
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    return null;
+  }
+}
+
+/** Make the rename itself durable (POSIX); Windows cannot open a folder for fsync and needs no such step. */
+async function syncDir(dir: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const handle = await fs.promises.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

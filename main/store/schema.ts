@@ -1,0 +1,199 @@
+import { z } from 'zod';
+import {
+  DEFAULT_SETTINGS,
+  appSchema,
+  connectionSchema,
+  grantSchema,
+  incidentSchema,
+  organisationSchema,
+  settingsSchema,
+  staffSchema,
+} from '../../shared/domain.js';
+
+/**
+ * The metadata document: everything Relink knows except secrets, in one JSON file (relink.json). Collections
+ * are records keyed by id so that two processes changing different grants touch different keys, and a
+ * re-applied mutator finds its target by id.
+ *
+ * `revision` counts writes. The store compares it after re-reading the file under the cross-process lock to
+ * know whether another process wrote since this one last read (metadata-store.ts).
+ */
+export const SCHEMA_VERSION = 1;
+
+/** A record whose keys must equal each value's own id, so a lookup by key never finds a different item. */
+function keyedBy<T extends z.ZodType>(item: T, idOf: (value: z.infer<T>) => string) {
+  return z.record(z.string().min(1), item).superRefine((record, ctx) => {
+    for (const [key, value] of Object.entries(record)) {
+      if (idOf(value as z.infer<T>) !== key) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'record key does not match the id it holds' });
+      }
+    }
+  });
+}
+
+export const metadataSchema = z
+  .object({
+    schemaVersion: z.literal(SCHEMA_VERSION),
+    revision: z.number().int().min(0),
+    apps: keyedBy(appSchema, (a) => a.id),
+    staff: keyedBy(staffSchema, (s) => s.id),
+    organisations: keyedBy(organisationSchema, (o) => o.tenantId),
+    grants: keyedBy(grantSchema, (g) => g.id),
+    connections: keyedBy(connectionSchema, (c) => c.id),
+    incidents: keyedBy(incidentSchema, (i) => i.id),
+    settings: settingsSchema,
+  })
+  .strict();
+export type MetadataDocument = z.infer<typeof metadataSchema>;
+
+export type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+export function emptyMetadata(): MetadataDocument {
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    revision: 0,
+    apps: {},
+    staff: {},
+    organisations: {},
+    grants: {},
+    connections: {},
+    incidents: {},
+    settings: { ...DEFAULT_SETTINGS },
+  };
+}
+
+// --- Errors ---------------------------------------------------------------------------------------------------
+
+/** The file was written by a newer Relink. Never migrated down, never overwritten. */
+export class NewerSchemaError extends Error {
+  constructor(
+    readonly found: number,
+    readonly path: string,
+  ) {
+    super(
+      `${path} was written by a newer version of Relink (metadata schema ${found}; this version understands up to ` +
+        `${SCHEMA_VERSION}). Relink did not change the file. Update Relink, or point it at another data folder.`,
+    );
+    this.name = 'NewerSchemaError';
+  }
+}
+
+/** The document is JSON but not a Relink metadata document we can read: handled like a corrupt file. */
+export class InvalidMetadataError extends Error {
+  constructor(readonly reason: string) {
+    super(`The metadata document is not valid: ${reason}`);
+    this.name = 'InvalidMetadataError';
+  }
+}
+
+// --- Migrations -----------------------------------------------------------------------------------------------
+
+/**
+ * The layout before schema versions (v0): collections as arrays, no incidents, no revision, `schemaVersion`
+ * absent or 0. Recognised by its shape (`apps` is an array) rather than by the absence of a version, so an
+ * empty or foreign JSON object is treated as damage and quarantined, not "migrated" into an empty world.
+ */
+type Migration = (doc: Record<string, unknown>) => Record<string, unknown>;
+
+/** `migrations[n]` turns a version-n document into version n+1. Each step is pure and deterministic. */
+export const migrations: Readonly<Record<number, Migration>> = {
+  0: (doc) => {
+    const byId = (items: unknown, key: string): Record<string, unknown> => {
+      const out: Record<string, unknown> = {};
+      if (!Array.isArray(items)) return out;
+      for (const item of items) {
+        const id = item && typeof item === 'object' ? (item as Record<string, unknown>)[key] : undefined;
+        if (typeof id === 'string') out[id] = item;
+      }
+      return out;
+    };
+    const settings = doc.settings && typeof doc.settings === 'object' ? doc.settings : {};
+    return {
+      schemaVersion: 1,
+      revision: 0,
+      apps: byId(doc.apps, 'id'),
+      staff: byId(doc.staff, 'id'),
+      organisations: byId(doc.organisations, 'tenantId'),
+      grants: byId(doc.grants, 'id'),
+      connections: byId(doc.connections, 'id'),
+      incidents: {},
+      settings: { ...DEFAULT_SETTINGS, ...settings },
+    };
+  },
+};
+
+/** The schema version of a raw document, or null when it is not recognisably ours. */
+export function versionOf(raw: unknown): number | null {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return null;
+  const doc = raw as Record<string, unknown>;
+  if (doc.schemaVersion === undefined) return Array.isArray(doc.apps) ? 0 : null;
+  return typeof doc.schemaVersion === 'number' && Number.isInteger(doc.schemaVersion) && doc.schemaVersion >= 0
+    ? doc.schemaVersion
+    : null;
+}
+
+export interface ParsedMetadata {
+  doc: MetadataDocument;
+  /** The version the document had on disk; less than SCHEMA_VERSION when it was migrated in memory. */
+  fromVersion: number;
+}
+
+/**
+ * Read a raw document: migrate it step by step to the current version, then validate. Throws
+ * NewerSchemaError for a future version (the caller must leave the file alone) and InvalidMetadataError for
+ * anything else it cannot read (the caller quarantines it).
+ */
+export function parseMetadata(raw: unknown, path: string): ParsedMetadata {
+  const fromVersion = versionOf(raw);
+  if (fromVersion === null) throw new InvalidMetadataError('not a Relink metadata document (no recognisable schemaVersion)');
+  if (fromVersion > SCHEMA_VERSION) throw new NewerSchemaError(fromVersion, path);
+  let doc = { ...(raw as Record<string, unknown>) };
+  for (let v = fromVersion; v < SCHEMA_VERSION; v++) {
+    const step = migrations[v];
+    if (!step) throw new InvalidMetadataError(`no migration from schema ${v}`);
+    doc = step(doc);
+  }
+  const parsed = metadataSchema.safeParse(doc);
+  if (!parsed.success) throw new InvalidMetadataError(summariseIssues(parsed.error));
+  return { doc: parsed.data, fromVersion };
+}
+
+/** Validate a document about to be written (throws InvalidMetadataError); returns a fresh deep copy. */
+export function validateMetadata(doc: unknown): MetadataDocument {
+  const parsed = metadataSchema.safeParse(doc);
+  if (!parsed.success) throw new InvalidMetadataError(summariseIssues(parsed.error));
+  return parsed.data;
+}
+
+/** Everything but the two bulk collections, which a light validation copies instead of re-checking. */
+const lightSchema = metadataSchema.omit({ connections: true, organisations: true });
+
+/**
+ * The cheap check used between full validations: every small collection (apps, staff, grants, incidents,
+ * settings) is validated as usual; connections and organisations — 10,000 records in a large firm, written
+ * only by code that builds them from validated `/connections` answers — are copied one level deep. A full
+ * validation of them costs ~40 ms per write on a 10,000-connection document, which a sweep of 200 refreshes
+ * cannot afford on every coalesced write; the store still runs one regularly and on every load.
+ */
+export function validateMetadataLight(doc: MetadataDocument): MetadataDocument {
+  const { connections, organisations, ...small } = doc;
+  const parsed = lightSchema.safeParse(small);
+  if (!parsed.success) throw new InvalidMetadataError(summariseIssues(parsed.error));
+  const copy = <T extends object>(records: Record<string, T>): Record<string, T> => {
+    const out: Record<string, T> = {};
+    for (const [k, v] of Object.entries(records)) out[k] = { ...v };
+    return out;
+  };
+  return { ...parsed.data, connections: copy(connections), organisations: copy(organisations) } as MetadataDocument;
+}
+
+/** Where and what, never the offending values (a damaged file could hold anything). */
+export function summariseIssues(error: z.ZodError): string {
+  const shown = error.issues.slice(0, 5).map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+  const more = error.issues.length > 5 ? `; and ${error.issues.length - 5} more` : '';
+  return shown.join('; ') + more;
+}
