@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import envPaths from 'env-paths';
 import { SystemClock } from '../core/clock.js';
 import { explainError } from '../providers/xero/explain.js';
-import { NapiKeychain } from '../secrets/napi-keyring.js';
+import { ThreadedKeychain } from '../secrets/threaded-keychain.js';
 import { RelinkService } from '../service/relink-service.js';
 import { ConfBackend } from '../store/document-file.js';
 import * as commands from './commands.js';
@@ -80,11 +80,12 @@ export async function main(argv: string[], io: Io = makeIo()): Promise<number> {
   const dataDir = path.resolve(String(values['data-dir'] ?? process.env.RELINK_DATA_DIR ?? defaultDataDir()));
   const keychainService = String(values['keychain-service'] ?? process.env.RELINK_KEYCHAIN_SERVICE ?? 'Relink');
   let service: RelinkService | null = null;
+  const keychain = new ThreadedKeychain();
   try {
     service = await RelinkService.open({
       dataDir,
       keychainService,
-      keychain: new NapiKeychain(),
+      keychain,
       backend: new ConfBackend(dataDir),
       clock: new SystemClock(),
       actor: 'cli',
@@ -114,6 +115,7 @@ export async function main(argv: string[], io: Io = makeIo()): Promise<number> {
     return f.code;
   } finally {
     await service?.close().catch((err: unknown) => io.err(`Could not save Relink's records: ${(err as Error).message}`));
+    await keychain.close();
   }
 }
 

@@ -1,0 +1,103 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import { toKeychainError } from './napi-keyring.js';
+import type { Keychain } from './keychain.js';
+
+/**
+ * The OS keychain through @napi-rs/keyring, on a small pool of worker threads.
+ *
+ * Measured on gnome-keyring: each call of the library opens a Secret Service session (a Diffie-Hellman
+ * exchange) and keeps the calling JavaScript thread busy for its whole 5–7 ms, even through the async API. A
+ * wake-up sweep makes three calls per grant (re-read under the lock, write, read back), so on the main
+ * thread 200 grants would stall everything else for seconds. On workers the main thread stays free, and
+ * calls for different grants overlap wherever the keychain allows it.
+ *
+ * Same behaviour and errors as NapiKeychain (entries pinned to the Secret Service on Linux); the workers are
+ * unref'd so they never keep a CLI process alive, and `close()` ends them.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { AsyncEntry } = require(workerData.modulePath);
+const options = { linux: { store: 'secret-service' } };
+parentPort.on('message', async ({ id, op, service, account, value }) => {
+  try {
+    const entry = new AsyncEntry(service, account, options);
+    const result = op === 'get' ? await entry.getPassword() : op === 'set' ? await entry.setPassword(value) : await entry.deleteCredential();
+    parentPort.postMessage({ id, ok: true, result: result === undefined ? null : result });
+  } catch (error) {
+    parentPort.postMessage({ id, ok: false, message: String((error && error.message) || error) });
+  }
+});
+`;
+
+type Op = 'get' | 'set' | 'delete';
+interface Reply {
+  id: number;
+  ok: boolean;
+  result?: string | boolean | null;
+  message?: string;
+}
+
+export class ThreadedKeychain implements Keychain {
+  readonly #workers: Worker[] = [];
+  readonly #pending = new Map<number, { resolve: (r: Reply) => void; op: Op; account: string }>();
+  readonly #load: number[] = [];
+  #next = 1;
+  #closed = false;
+
+  constructor(size = 4) {
+    const modulePath = createRequire(import.meta.url).resolve('@napi-rs/keyring');
+    for (let i = 0; i < size; i++) {
+      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { modulePath } });
+      worker.unref();
+      worker.on('message', (reply: Reply) => {
+        const waiter = this.#pending.get(reply.id);
+        this.#pending.delete(reply.id);
+        this.#load[i]! -= 1;
+        waiter?.resolve(reply);
+      });
+      worker.on('error', (error) => this.#failAll(i, error));
+      this.#workers.push(worker);
+      this.#load.push(0);
+    }
+  }
+
+  async get(service: string, account: string): Promise<string | null> {
+    return (await this.#call('get', service, account)) as string | null;
+  }
+
+  async set(service: string, account: string, value: string): Promise<void> {
+    await this.#call('set', service, account, value);
+  }
+
+  async delete(service: string, account: string): Promise<boolean> {
+    return Boolean(await this.#call('delete', service, account));
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(this.#workers.map((w) => w.terminate()));
+  }
+
+  async #call(op: Op, service: string, account: string, value?: string): Promise<string | boolean | null> {
+    if (this.#closed) throw toKeychainError(new Error('Platform failure: the keychain connection was closed'), op, account);
+    // The least busy worker takes it; one grant's calls are already serialised by the vault.
+    let index = 0;
+    for (let i = 1; i < this.#load.length; i++) if (this.#load[i]! < this.#load[index]!) index = i;
+    const id = this.#next++;
+    const reply = await new Promise<Reply>((resolve) => {
+      this.#pending.set(id, { resolve, op, account });
+      this.#load[index]! += 1;
+      this.#workers[index]!.postMessage({ id, op, service, account, value });
+    });
+    if (!reply.ok) throw toKeychainError(new Error(reply.message ?? 'unknown keychain error'), op, account);
+    return reply.result ?? null;
+  }
+
+  #failAll(index: number, error: Error): void {
+    for (const [id, waiter] of this.#pending) {
+      this.#pending.delete(id);
+      waiter.resolve({ id, ok: false, message: `Platform failure: keychain worker ${index} stopped (${error.message})` });
+    }
+  }
+}
