@@ -205,7 +205,11 @@ export function assessHealth(input: HealthInput): HealthReport {
     const wording: Wording = { who, appCount: appIds.length, orgCount: tenants.length, app: name.app(appIds[0] ?? null) };
     const times = rest.map((g) => ms(g.stateSince));
     const together = Math.max(...times) - Math.min(...times) <= SAME_EVENT_WINDOW;
-    const stillWorking = own.filter((g) => g.state === 'active' && g.lastRefreshAt && ms(g.lastRefreshAt) > Math.max(...times));
+    // Grants that came through the event: active since before it and refreshed after it. A grant reconnected
+    // since (its approval is newer than the failures) is the fix arriving, not evidence of a one-off revocation.
+    const stillWorking = own.filter(
+      (g) => g.state === 'active' && g.lastRefreshAt && ms(g.lastRefreshAt) > Math.max(...times) && ms(g.stateSince) <= Math.min(...times),
+    );
     for (const g of rest) explained.add(g.id);
     let judged: Finding;
     if (person && person.status !== 'active') {
@@ -264,7 +268,9 @@ export function assessHealth(input: HealthInput): HealthReport {
     const creator = app?.createdBy ? Object.values(staff).find((s) => s.id === app.createdBy || s.email === app.createdBy) : undefined;
     const creatorGone = creator !== undefined && creator.status !== 'active';
     const unknownClient = list.some((g) => g.lastFailure?.kind === 'unauthorized-client');
-    const cause: Cause = creatorGone || unknownClient ? 'app-deleted' : 'credentials-rotated';
+    // A PKCE app has no secret that could have been rotated: Xero refusing its client id means the app is gone.
+    const noSecret = app?.authType === 'pkce';
+    const cause: Cause = creatorGone || unknownClient || noSecret ? 'app-deleted' : 'credentials-rotated';
     const all = Object.values(grants).filter((g) => g.appId === appId);
     const conns = list.flatMap(grantConnections);
     const f = finding(
@@ -279,6 +285,7 @@ export function assessHealth(input: HealthInput): HealthReport {
         evidence: [
           `Xero rejected the app's credentials on ${list.length} of its ${all.length} connection${all.length === 1 ? '' : 's'} (${list[0]!.lastFailure?.detail ?? 'invalid_client'}).`,
           ...(creatorGone ? [`The app was created by ${creator!.name || creator!.email}, who is marked as ${creator!.status}.`] : []),
+          ...(noSecret && !creatorGone && !unknownClient ? ['It is a PKCE app, which has no client secret to rotate: Xero no longer knows its client id.'] : []),
         ],
       },
       { app: app?.name, orgCount: new Set(conns.map((c) => c.tenantId)).size },

@@ -31,6 +31,8 @@ export type ProbeResult = { ok: true } | { ok: false; failure: Failure };
 export interface ConnectionsPort {
   list(accessToken: string, opts?: { authEventId?: string }): Promise<ListResult>;
   organisation(accessToken: string, tenantId: string): Promise<ProbeResult>;
+  /** A report narrow roles cannot run: tells a role too narrow (invoice-only) from a working connection. */
+  reportProbe?(accessToken: string, tenantId: string): Promise<ProbeResult>;
 }
 
 /** What the engine reads and records. Implemented over the metadata store by the service. */
@@ -227,10 +229,14 @@ export class Engine {
       return false;
     }
     await this.deps.store.recordConnections(grantId, listed.connections, at);
-    if (probeTenants && app.scopes.some((s) => s === 'accounting.settings' || s === 'accounting.settings.read')) {
+    const probeOrg = app.scopes.some((s) => s === 'accounting.settings' || s === 'accounting.settings.read');
+    // Every role may read the Organisation; only a report shows a role too narrow for the app (invoice-only).
+    const probeReport = api.reportProbe !== undefined && app.scopes.some((s) => s === 'accounting.reports.read' || s === 'accounting.reports.balancesheet.read');
+    if (probeTenants && (probeOrg || probeReport)) {
       for (const c of this.deps.store.connectionsOf(grantId)) {
         if (!c.present) continue;
-        const r = await api.organisation(token, c.tenantId);
+        let r: ProbeResult = probeOrg ? await api.organisation(token, c.tenantId) : { ok: true };
+        if (r.ok && probeReport) r = await api.reportProbe!(token, c.tenantId);
         // Rate limits and outages say nothing about this organisation's access.
         if (!r.ok && ['rate-limited', 'server-error', 'network', 'timeout'].includes(r.failure.kind)) continue;
         await this.deps.store.recordTenantProbe(c.id, r.ok ? null : r.failure);

@@ -74,8 +74,15 @@ export class ThreadedKeychain implements Keychain {
     return Boolean(await this.#call('delete', service, account));
   }
 
-  async close(): Promise<void> {
+  /**
+   * Lets calls in progress finish, then ends the workers. Cutting a Secret Service call off mid-request can
+   * crash gnome-keyring-daemon (42.1 aborts when a client vanishes during session negotiation), after which
+   * D-Bus restarts it locked — so never terminate with a call in flight.
+   */
+  async close(timeoutMs = 10_000): Promise<void> {
     this.#closed = true;
+    const deadline = Date.now() + timeoutMs;
+    while (this.#pending.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     await Promise.all(this.#workers.map((w) => w.terminate()));
   }
 

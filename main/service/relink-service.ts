@@ -86,6 +86,8 @@ export class RelinkService {
   #report: HealthReport | null = null;
   #skewMs: number | null = null;
   #assessTimer: NodeJS.Timeout | null = null;
+  /** Refreshes under way, so `close()` can let them finish (see there). */
+  readonly #refreshing = new Set<Promise<unknown>>();
 
   private constructor(
     private readonly opts: ServiceOptions,
@@ -124,7 +126,9 @@ export class RelinkService {
       accessTokens: this.#accessTokens,
       refresh: async (grantId) => {
         const before = this.store.peek().grants[grantId]?.state;
-        const result = await refresher.refresh(grantId);
+        const pending = refresher.refresh(grantId);
+        this.#refreshing.add(pending);
+        const result = await pending.finally(() => this.#refreshing.delete(pending));
         if (result.kind === 'revoked' || result.kind === 'app-rejected') {
           const g = this.store.peek().grants[grantId];
           if (before === 'active' && g) {
@@ -381,6 +385,15 @@ export class RelinkService {
 
   async close(): Promise<void> {
     this.#engine.stop();
+    // A refresh already sent may have rotated the token at Xero: let it store the new one and clear its journal
+    // marker, rather than leave the grant depending on a restart within Xero's 30-minute grace. Then give the
+    // task it belongs to (the probe that follows) a moment to record its result, so it does not fail against a
+    // closed store. Both bounded, so a hung request cannot hold a stopping process for ever.
+    const settle = async (busy: () => boolean, ms: number) => {
+      for (const end = Date.now() + ms; busy() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+    };
+    await settle(() => this.#refreshing.size > 0, 35_000);
+    await settle(() => this.#scheduler.running > 0, 5_000);
     if (this.#assessTimer) clearTimeout(this.#assessTimer);
     await this.assess();
     await this.store.close();

@@ -38,7 +38,7 @@ import {
  * Relative changes (`consecutiveFailures += 1`) are fine: each run starts from a document that does not
  * contain the change yet.
  *
- * Damage is never silently reset: an unreadable or invalid file is moved aside (`relink.corrupt-<time>.json`)
+ * Damage is never silently reset: an unreadable or invalid file is moved aside (`relink.corrupt.<time>.json`)
  * and the last good copy (`relink.last-good.json`) restored, and `onRecovery` listeners are told. A file from
  * a newer schema is refused and left untouched.
  *
@@ -279,7 +279,7 @@ export class MetadataStore {
 
   #recoverOnLoad(reason: string): RecoveryEvent {
     const stamp = fileStamp(this.clock.now());
-    const quarantinedPath = this.backend.moveAside(`relink.corrupt-${stamp}.json`) ?? this.backend.path;
+    const quarantinedPath = this.backend.moveAside(`relink.corrupt.${stamp}.json`) ?? this.backend.path;
     const lastGood = this.backend.lastGood.read();
     let lastGoodProblem = 'there is no last good copy';
     if (lastGood !== undefined && !(lastGood instanceof CorruptFile)) {
@@ -464,7 +464,7 @@ export class MetadataStore {
       }
     }
     if (problem !== null || !fresh) {
-      const quarantinedPath = this.backend.moveAside(`relink.corrupt-${fileStamp(this.clock.now())}.json`) ?? this.backend.path;
+      const quarantinedPath = this.backend.moveAside(`relink.corrupt.${fileStamp(this.clock.now())}.json`) ?? this.backend.path;
       this.#fingerprint = null;
       this.#emitRecovery({
         kind: 'rewrote-from-memory',
@@ -555,9 +555,13 @@ export class MetadataStore {
   }
 }
 
-/** A timestamp usable in a file name on every platform (no colons). */
+/**
+ * A timestamp usable in a file name on every platform (no colons), in short dot-separated parts, so that the
+ * activity log's secret scrubber (which hides long opaque runs) leaves the quarantined file's name readable.
+ */
 function fileStamp(ms: number): string {
-  return new Date(ms).toISOString().replace(/[:.]/g, '-');
+  const [date, time] = new Date(ms).toISOString().slice(0, 23).split('T') as [string, string];
+  return `${date}.${time.replace(/[:.]/g, '-')}`;
 }
 
 function asError(value: unknown, context: string): Error {

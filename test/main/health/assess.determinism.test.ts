@@ -12,7 +12,7 @@ function busy(): World {
   const w = new World();
   w.app('practice-sync', { createdBy: 'u-ann' });
   w.app('receipts-bridge');
-  w.app('payroll-link');
+  w.app('payroll-link', { authType: 'web' });
   w.person('u-jane', 'Jane Doe');
   w.person('u-bob', 'Bob Smith');
   w.person('u-ann', 'Ann Lee', { status: 'leaving' });

@@ -399,8 +399,8 @@ console.log('done');`,
       expect(events).toHaveLength(1);
       expect(events[0]).toMatchObject({ kind: 'restored-last-good', severity: 'warning', path: path.join(dir, 'relink.json') });
       expect(events[0]!.message).toMatch(/damaged/);
-      // The damaged file is kept, byte for byte, under a relink.corrupt-<time>.json name.
-      expect(path.basename(events[0]!.quarantinedPath)).toMatch(/^relink\.corrupt-\d{4}-\d\d-\d\dT[\d-]+Z\.json$/);
+      // The damaged file is kept, byte for byte, under a relink.corrupt.<date>.<time>.json name.
+      expect(path.basename(events[0]!.quarantinedPath)).toMatch(/^relink\.corrupt\.\d{4}-\d\d-\d\d\.[\d-]+\.json$/);
       expect(fs.readFileSync(events[0]!.quarantinedPath, 'utf8')).toBe('{"schemaVersion":1,"grants":{"prec');
       // The restored data is in memory and on disk again.
       expect(store.get().grants.precious).toBeDefined();
