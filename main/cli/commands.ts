@@ -67,6 +67,17 @@ function integer(name: string, text: string): number {
   return Number(text);
 }
 
+/** A redirect port as registered in Xero (`http://127.0.0.1:PORT/callback`): 1024–65535, never a privileged port. */
+function port(text: string): number {
+  const n = integer('redirect-ports', text);
+  if (n < 1024 || n > 65_535) {
+    throw new UsageError(
+      `--redirect-ports takes ports from 1024 to 65535, the ones in the app's redirect URIs (http://127.0.0.1:PORT/callback in Xero's developer portal), not ${text}.`,
+    );
+  }
+  return n;
+}
+
 export async function appsAdd(service: RelinkService, args: string[], io: Io): Promise<number> {
   const { values } = parse(args, {
     name: { type: 'string' },
@@ -88,7 +99,13 @@ export async function appsAdd(service: RelinkService, args: string[], io: Io): P
     secret = (await io.readStdin()).trim();
     if (!secret) throw new UsageError('--client-secret-stdin was given but nothing arrived on standard input.');
   }
-  const ports = values['redirect-ports']?.split(',').map((p) => integer('redirect-ports', p.trim()));
+  const ports = values['redirect-ports']?.split(',').map((p) => port(p.trim()));
+  for (const name of ['issuer', 'api-base'] as const) {
+    const url = values[name];
+    if (url !== undefined && !/^https?:\/\/[^/]/i.test(url.trim())) {
+      throw new UsageError(`--${name} takes an address like https://identity.xero.com, not "${url}".`);
+    }
+  }
   const app = await service.addApp(
     {
       name: values.name,
@@ -137,13 +154,18 @@ export async function connect(service: RelinkService, args: string[], io: Io): P
   );
   const appRef = positionals[0];
   if (!appRef) throw new UsageError('connect needs the app: relink connect APP (see relink apps list).');
+  const timeoutMs = integer('timeout', values.timeout) * 1000;
+  // An unknown app is a usage error, reported before anything suggests a browser is on its way.
+  const app = service.findApp(appRef);
   const how = browserFrom(values.browser, io);
   const controller = new AbortController();
   void io.stopSignal().then(() => controller.abort());
-  if (!values.json) io.err('Waiting for the approval in the browser…');
-  const report = await service.connect(appRef, {
-    open: (url) => openInBrowser(url, how),
-    timeoutMs: integer('timeout', values.timeout) * 1000,
+  const report = await service.connect(app.id, {
+    open: async (url) => {
+      await openInBrowser(url, how);
+      if (!values.json) io.err('Waiting for the approval in the browser…');
+    },
+    timeoutMs,
     signal: controller.signal,
   });
   print(io, values.json, report, () => {
@@ -181,7 +203,8 @@ export async function run(service: RelinkService, args: string[], io: Io): Promi
   const unsubscribe = service.onIncident((e) =>
     io.out(redactSecrets(`${new Date().toISOString()} ${e.kind === 'opened' ? 'Needs attention' : 'Recovered'}: ${e.incident.summary}`)),
   );
-  io.out(`Relink is keeping ${service.status().grants.filter((g) => g.health !== 'needs-reconnect').length} grants alive. Stop with Ctrl-C.`);
+  const alive = service.status().grants.filter((g) => g.health !== 'needs-reconnect').length;
+  io.out(`Relink is keeping ${alive} grant${alive === 1 ? '' : 's'} alive. Stop with Ctrl-C.`);
   const signal = await io.stopSignal();
   unsubscribe();
   io.out(`Stopping (${signal})…`);

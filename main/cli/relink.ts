@@ -33,8 +33,14 @@ function makeIo(): Io {
     },
     stopSignal: () =>
       (stop ??= new Promise((resolve) => {
-        process.once('SIGINT', () => resolve('SIGINT'));
-        process.once('SIGTERM', () => resolve('SIGTERM'));
+        // Stay subscribed after the first signal, and ignore the repeats. `conf` (through atomically's
+        // when-exit) hooks SIGINT/SIGTERM too: it runs its exit hooks and then sends the same signal to the
+        // process again. With no listener of ours left (a `once`), that second delivery found only
+        // proper-lockfile's signal-exit, which re-raises it with the default action: Relink died with 130/143
+        // half-way through saving its records instead of stopping cleanly with 0.
+        const onSignal = (signal: NodeJS.Signals) => resolve(signal);
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
       })),
   };
 }

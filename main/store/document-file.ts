@@ -132,7 +132,7 @@ export class ConfDocumentBackend extends ConfDocumentFile implements DocumentBac
 /** The backend outside Electron: plain conf in `dataDir`. */
 export class ConfBackend extends ConfDocumentBackend {
   constructor(dataDir: string) {
-    super(dataDir, (configName) => new Conf({ cwd: dataDir, configName, clearInvalidConfig: false }));
+    super(dataDir, (configName) => new Conf({ cwd: dataDir, configName, clearInvalidConfig: false, configFileMode: 0o600 }));
   }
 }
 

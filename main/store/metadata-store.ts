@@ -416,7 +416,9 @@ export class MetadataStore {
       this.#fingerprint = this.backend.fingerprint();
       this.stats.writes++;
       this.#failures = 0;
-      if (this.clock.monotonic() - this.#lastGoodAt >= this.#lastGoodIntervalMs) this.#refreshLastGood(written);
+      // A durable change (a new or reconnected grant) is exactly what a restored copy must not miss.
+      const durable = batch.some((e) => e.waiter);
+      if (durable || this.clock.monotonic() - this.#lastGoodAt >= this.#lastGoodIntervalMs) this.#refreshLastGood(written);
       for (const entry of batch) entry.waiter?.resolve();
     } catch (thrown) {
       const error = asError(thrown, 'Could not write the metadata file');

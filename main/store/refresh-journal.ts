@@ -63,7 +63,7 @@ export class RefreshJournal {
    * writer (the pid in the name) is gone. Call once at start-up, before `list()`.
    */
   async init(): Promise<{ removedTemps: number }> {
-    await fs.promises.mkdir(this.dir, { recursive: true });
+    await fs.promises.mkdir(this.dir, { recursive: true, mode: 0o700 });
     let removedTemps = 0;
     for (const name of await fs.promises.readdir(this.dir)) {
       if (!name.endsWith(TMP_SUFFIX)) continue;
@@ -89,7 +89,7 @@ export class RefreshJournal {
     const marker = refreshMarkerSchema.parse({ grantId, startedAt: isoNow(this.clock), pid: this.pid, attempt });
     const target = this.#pathFor(grantId);
     const tmp = `${target}.${this.pid}-${randomBytes(4).toString('hex')}${TMP_SUFFIX}`;
-    await fs.promises.mkdir(this.dir, { recursive: true });
+    await fs.promises.mkdir(this.dir, { recursive: true, mode: 0o700 });
     const handle = await fs.promises.open(tmp, 'w', 0o600);
     try {
       await handle.writeFile(JSON.stringify(marker));

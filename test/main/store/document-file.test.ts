@@ -101,3 +101,12 @@ describe('ConfBackend (conf 16 as the file engine)', () => {
     expect(fs.existsSync(fresh)).toBe(true);
   });
 });
+
+describe('file permissions', () => {
+  it.skipIf(process.platform === 'win32')('writes the metadata file readable by its owner only (0600)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-mode-'));
+    const backend = new ConfBackend(dir);
+    backend.write({ schemaVersion: 1 });
+    expect(fs.statSync(backend.path).mode & 0o777).toBe(0o600);
+  });
+});
