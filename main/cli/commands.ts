@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { StatusSnapshot } from '../../shared/api.js';
 import { redactSecrets } from '../core/redact.js';
 import { openInBrowser, type BrowserHow } from '../oauth/browser.js';
+import type { Explanation } from '../providers/xero/explain.js';
 import { ServiceError, type RelinkService } from '../service/relink-service.js';
 
 /**
@@ -218,11 +219,12 @@ export function status(service: RelinkService, args: string[], io: Io): number {
   return EXIT.ok;
 }
 
-export function explain(service: RelinkService, args: string[], io: Io): number {
+/** Explaining needs no profile or keychain, so it takes the explainer itself rather than the service. */
+export function explain(explainText: (text: string) => Explanation, args: string[], io: Io): number {
   const { values, positionals } = parse(args, { json: { type: 'boolean', default: false } }, 1);
   const text = positionals[0];
   if (!text) throw new UsageError('explain needs the error text in quotes: relink explain "invalid_grant"');
-  const e = service.explain(text);
+  const e = explainText(text);
   print(io, values.json, e, () =>
     [e.title, '', `What happened: ${e.whatHappened}`, `What to do: ${e.fix}`, ...(e.cause ? [`Cause: ${e.cause} (${e.confidence})`] : [])].join('\n'),
   );

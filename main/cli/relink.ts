@@ -76,7 +76,7 @@ export async function main(argv: string[], io: Io = makeIo()): Promise<number> {
   // Explaining an error needs no keychain and no profile.
   if (command === 'explain') {
     try {
-      return commands.explain({ explain: explainError } as never, args, io);
+      return commands.explain(explainError, args, io);
     } catch (err) {
       const f = failureExit(err);
       io.err(f.message);

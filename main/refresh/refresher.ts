@@ -40,7 +40,7 @@ export interface GrantLockPort {
 }
 
 export interface SingleFlightPort {
-  run<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  run(key: string, fn: () => Promise<RefreshResult>): Promise<RefreshResult>;
 }
 
 /** What the refresher needs from the grant store: a fresh read and durable updates. */

@@ -21,7 +21,7 @@ import { explainError, type Explanation } from '../providers/xero/explain.js';
 import { AccessTokenCache } from '../refresh/access-tokens.js';
 import { Engine, type ConnectionsPort, type PassSummary } from '../refresh/engine.js';
 import { GrantLock } from '../refresh/grant-lock.js';
-import { Refresher } from '../refresh/refresher.js';
+import { Refresher, type RefreshResult } from '../refresh/refresher.js';
 import { Scheduler } from '../refresh/scheduler.js';
 import { SingleFlight } from '../refresh/single-flight.js';
 import type { Keychain, KeychainState } from '../secrets/keychain.js';
@@ -106,7 +106,7 @@ export class RelinkService {
       vault,
       journal,
       lock: new GrantLock(path.join(opts.dataDir, 'locks')),
-      flights: new SingleFlight<string, never>() as never,
+      flights: new SingleFlight<string, RefreshResult>(),
       grants: this.#engineStore,
       accessTokens: this.#accessTokens,
       clientFor: (app) => this.#clientFor(app),
