@@ -46,7 +46,11 @@ export interface ServiceOptions {
   clock: Clock;
   fetch?: typeof fetch;
   actor: 'cli' | 'advisor';
-  /** How many grants are refreshed at once in a pass (default 8). */
+  /**
+   * How many grants are refreshed at once (default 16). A pass is bound by the keychain, not by Xero: token
+   * refreshes are not counted against the per-organisation API limits, and more refreshes in flight keep
+   * the keychain busy while others wait on the network.
+   */
   concurrency?: number;
   /** Per-request deadline of calls to Xero (token endpoint, `/connections`, the API), default 30 s. */
   timeoutMs?: number;
@@ -74,6 +78,7 @@ export interface ConnectOptions {
 const DEFAULT_SCOPES = ['openid', 'profile', 'email', 'offline_access', 'accounting.settings.read'];
 const DEFAULT_PORTS = [5001, 5002, 5003];
 const DAY = 86_400_000;
+const DEFAULT_CONCURRENCY = 16;
 
 export class RelinkService {
   readonly #accessTokens: AccessTokenCache;
@@ -115,7 +120,7 @@ export class RelinkService {
       },
     });
     this.#scheduler = new Scheduler(clock, {
-      maxConcurrent: opts.concurrency ?? 8,
+      maxConcurrent: opts.concurrency ?? DEFAULT_CONCURRENCY,
       onTaskError: (key, err) => void this.#log('engine', 'task-failed', { detail: `${key}: ${(err as Error).message}` }),
       onClockJump: () => this.#engine.resume(),
     });
@@ -357,7 +362,7 @@ export class RelinkService {
     const ids = Object.values(this.store.peek().grants)
       .filter((g) => g.state === 'active' && (!appId || g.appId === appId) && (!staffId || g.staffId === staffId))
       .map((g) => g.id);
-    const summary = await this.#engine.checkNow(ids, { concurrency: this.opts.concurrency ?? 8 });
+    const summary = await this.#engine.checkNow(ids, { concurrency: this.opts.concurrency ?? DEFAULT_CONCURRENCY });
     await this.assess();
     return summary;
   }
@@ -365,7 +370,7 @@ export class RelinkService {
   /** The wake-up sweep: refresh the given grants (default: all active) concurrently, without probing. */
   async sweep(grantIds?: string[]): Promise<PassSummary> {
     const ids = grantIds ?? Object.values(this.store.peek().grants).filter((g) => g.state === 'active').map((g) => g.id);
-    return this.#engine.sweep(ids, this.opts.concurrency ?? 8);
+    return this.#engine.sweep(ids, this.opts.concurrency ?? DEFAULT_CONCURRENCY);
   }
 
   /** Keep every grant alive and watched until `stop()`. */

@@ -26,6 +26,7 @@ import { RelinkService } from '../../main/service/relink-service.js';
 import { ConfBackend } from '../../main/store/document-file.js';
 import { followAuthorize } from '../support/headless-browser.js';
 
+/** The service's default; RELINK_BENCH_CONCURRENCY overrides it to explore. */
 const CONCURRENCY = Number(process.env.RELINK_BENCH_CONCURRENCY ?? 16);
 
 async function startSandbox(): Promise<{ origin: string; apps: Array<{ name: string; clientId: string }>; child: ChildProcess }> {
