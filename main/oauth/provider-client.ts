@@ -1,3 +1,4 @@
+import { estimateSkewMs } from '../core/http-date.js';
 import * as oidc from 'openid-client';
 import type { Clock } from '../core/clock.js';
 import type { ResponseFacts, TokenCallOutcome, TokenSet } from './token-outcome.js';
@@ -294,17 +295,6 @@ function facts(obs: Observation | undefined): ResponseFacts | null {
   return null;
 }
 
-/**
- * Provider clock minus local clock, from a response's `Date` header and the local send and receive times.
- * `Date` has one-second resolution and is truncated, so the provider's time lies in [Date, Date + 1 s): the
- * estimate uses the middle of that second. Null when the header is missing or unparseable.
- */
-export function estimateSkewMs(dateHeader: string | null | undefined, sentAt: number, receivedAt: number): number | null {
-  if (!dateHeader) return null;
-  const server = Date.parse(dateHeader);
-  if (!Number.isFinite(server)) return null;
-  return Math.round(server + 500 - (sentAt + receivedAt) / 2);
-}
 
 /** Records every request/response of one logical call; optionally answers one endpoint from a recording. */
 class Recorder {

@@ -125,39 +125,33 @@ export class Engine {
    * One full pass over the chosen grants, now: refresh each (a fresh process holds no access tokens, and a
    * refresh is also the keep-alive), read its `/connections`, and probe each organisation's API access.
    */
-  async checkNow(grantIds: string[], opts: { concurrency?: number; probeTenants?: boolean } = {}): Promise<PassSummary> {
+  checkNow(grantIds: string[], opts: { concurrency?: number; probeTenants?: boolean } = {}): Promise<PassSummary> {
+    return this.#pass(grantIds, opts.concurrency ?? 8, { probeTenants: opts.probeTenants ?? true });
+  }
+
+  /** Refresh every given grant concurrently (the wake-up sweep), without probing. */
+  sweep(grantIds: string[], concurrency = 8): Promise<PassSummary> {
+    return this.#pass(grantIds, concurrency, null);
+  }
+
+  async #pass(grantIds: string[], concurrency: number, probe: { probeTenants: boolean } | null): Promise<PassSummary> {
     const summary: PassSummary = { grants: grantIds.length, refreshed: 0, transient: 0, revoked: 0, appRejected: 0, probed: 0 };
-    const queue = [...grantIds];
+    let next = 0;
     const worker = async () => {
-      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      while (next < grantIds.length) {
+        const id = grantIds[next++]!;
         const result = await this.deps.refresh(id);
         if (result.kind === 'refreshed') summary.refreshed++;
         else if (result.kind === 'transient') summary.transient++;
         else if (result.kind === 'revoked') summary.revoked++;
         else if (result.kind === 'app-rejected') summary.appRejected++;
-        if (result.kind === 'refreshed' && (await this.#probe(id, opts.probeTenants ?? true))) summary.probed++;
+        if (!probe) continue;
+        if (result.kind === 'refreshed' && (await this.#probe(id, probe.probeTenants))) summary.probed++;
         this.deps.onChange();
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 8) }, worker));
-    return summary;
-  }
-
-  /** Refresh every given grant concurrently (the wake-up sweep), without probing. */
-  async sweep(grantIds: string[], concurrency = 8): Promise<PassSummary> {
-    const summary: PassSummary = { grants: grantIds.length, refreshed: 0, transient: 0, revoked: 0, appRejected: 0, probed: 0 };
-    const queue = [...grantIds];
-    const worker = async () => {
-      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-        const r = await this.deps.refresh(id);
-        if (r.kind === 'refreshed') summary.refreshed++;
-        else if (r.kind === 'transient') summary.transient++;
-        else if (r.kind === 'revoked') summary.revoked++;
-        else if (r.kind === 'app-rejected') summary.appRejected++;
-      }
-    };
     await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
-    this.deps.onChange();
+    if (!probe) this.deps.onChange();
     return summary;
   }
 

@@ -2,7 +2,8 @@ import type { App, Failure, Grant } from '../../shared/domain.js';
 import type { Clock } from '../core/clock.js';
 import { isoNow } from '../core/clock.js';
 import type { TokenCallOutcome } from '../oauth/token-outcome.js';
-import { classifyTokenOutcome, estimateSkewMs } from '../providers/xero/errors.js';
+import { estimateSkewMs } from '../core/http-date.js';
+import { classifyTokenOutcome } from '../providers/xero/errors.js';
 import { KeychainError } from '../secrets/keychain.js';
 import type { AccessTokenCache } from './access-tokens.js';
 

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { Clock } from '../../core/clock.js';
 import type { Failure } from '../../../shared/domain.js';
 import { accountingUrl, connectionsUrl, connectionUrl } from './endpoints.js';
-import { classifyApiResponse, classifyFetchError, estimateSkewMs, headerValue, parseHttpDate } from './errors.js';
+import { estimateSkewMs, parseHttpDate } from '../../core/http-date.js';
+import { classifyApiResponse, classifyFetchError, headerValue } from './errors.js';
 
 /**
  * Xero's connections API (`GET /connections[?authEventId=]`, `DELETE /connections/{id}`) and a one-tenant

@@ -1,3 +1,4 @@
+import { parseHttpDate } from '../../core/http-date.js';
 import type { Failure } from '../../../shared/domain.js';
 import type { ResponseFacts, TokenCallOutcome } from '../../oauth/token-outcome.js';
 
@@ -80,14 +81,6 @@ export function factHeaders(headers: HeaderSource): Record<string, string> {
 }
 
 /** An HTTP-date (RFC 9110 §5.6.7: IMF-fixdate, RFC 850 or asctime), or null. Bare numbers are not dates. */
-export function parseHttpDate(value: string | null | undefined): number | null {
-  if (!value) return null;
-  const text = value.trim();
-  // Every HTTP-date form names a month (and a weekday); this keeps Date.parse's leniency away from "120" or "1.5".
-  if (!/\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b/i.test(text)) return null;
-  const ms = Date.parse(text);
-  return Number.isFinite(ms) ? ms : null;
-}
 
 /**
  * How long Retry-After asks us to wait, in milliseconds, or null when absent or unreadable. Delta-seconds are
@@ -110,16 +103,6 @@ function clampWait(ms: number): number {
   return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, Math.round(ms)));
 }
 
-/**
- * Local clock error estimate: the server's `Date` minus the midpoint of the local send and receive times
- * (positive: this computer is behind). `Date` has one-second resolution, so expect ±(0.5 s + half the round
- * trip). Null when the header is missing or unreadable.
- */
-export function estimateSkewMs(dateHeader: string | null | undefined, requestSentAt: number, responseReceivedAt: number): number | null {
-  const server = parseHttpDate(dateHeader);
-  if (server === null || !Number.isFinite(requestSentAt) || !Number.isFinite(responseReceivedAt)) return null;
-  return server - (requestSentAt + responseReceivedAt) / 2;
-}
 
 /** Beyond this, token validation starts to fail (id_token `iat`/`nbf`) and the advisor should fix the clock. */
 export const CLOCK_SKEW_LIMIT_MS = 2 * 60_000;

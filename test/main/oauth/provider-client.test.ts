@@ -1,10 +1,10 @@
 import * as oidc from 'openid-client';
 import { describe, expect, it } from 'vitest';
 import { SystemClock } from '../../../main/core/clock.js';
+import { estimateSkewMs } from '../../../main/core/http-date.js';
 import {
   createProviderClient,
   DiscoveryCache,
-  estimateSkewMs,
   scrubBody,
   type ProviderClient,
   type ProviderClientOptions,

@@ -1,3 +1,4 @@
+import { estimateSkewMs } from '../../../../main/core/http-date.js';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { failureSchema, type Failure } from '../../../../shared/domain.js';
 import type { ResponseFacts, TokenCallOutcome } from '../../../../main/oauth/token-outcome.js';
@@ -6,7 +7,6 @@ import {
   classifyFetchError,
   classifyTokenOutcome,
   clockSkewFailure,
-  estimateSkewMs,
   factHeaders,
   fetchErrorFacts,
   isTransient,
@@ -270,12 +270,12 @@ describe('retryAfterMs', () => {
 });
 
 describe('clock skew', () => {
-  it('server Date minus the midpoint of send and receive', () => {
+  it('server Date (plus half a second: the header is truncated) minus the midpoint of send and receive', () => {
     const sent = Date.UTC(2026, 4, 12, 9, 0, 0);
     const received = sent + 400;
     // The server says 09:05:00 while our midpoint is 09:00:00.2: we are ~5 minutes behind.
-    expect(estimateSkewMs('Tue, 12 May 2026 09:05:00 GMT', sent, received)).toBe(5 * 60_000 - 200);
-    expect(estimateSkewMs('Tue, 12 May 2026 08:59:00 GMT', sent, received)).toBe(-60_000 - 200);
+    expect(estimateSkewMs('Tue, 12 May 2026 09:05:00 GMT', sent, received)).toBe(5 * 60_000 - 200 + 500);
+    expect(estimateSkewMs('Tue, 12 May 2026 08:59:00 GMT', sent, received)).toBe(-60_000 - 200 + 500);
   });
 
   it.each([null, undefined, '', 'not a date', '1715500000'])('%j → null', (header) => {
