@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { CAUSES, CONFIDENCES, HEALTH_STATES, STAFF_STATUSES, fixSchema } from './domain.js';
+import {
+  activityEntrySchema,
+  CAUSES,
+  CONFIDENCES,
+  explanationSchema,
+  FIX_ACTIONS,
+  fixSchema,
+  HEALTH_STATES,
+  settingsSchema,
+  STAFF_STATUSES,
+} from './domain.js';
 
 /**
  * The API contract between Relink's service and its hosts (the CLI today; the Electron window and browser
@@ -60,6 +70,9 @@ export const statusSnapshotSchema = z
           confidence: z.enum(CONFIDENCES).nullable(),
           since: iso.nullable(),
           fix: z.string().nullable(),
+          fixAction: z.enum(FIX_ACTIONS).nullable(),
+          /** The open incident this connection belongs to, if any (its evidence explains the cause). */
+          incidentId: z.string().nullable(),
         })
         .strict(),
     ),
@@ -77,9 +90,13 @@ export const statusSnapshotSchema = z
           evidence: z.array(z.string()),
           fix: fixSchema,
           openedAt: iso,
+          tenantIds: z.array(z.string()),
         })
         .strict(),
     ),
+    settings: settingsSchema,
+    /** Last estimate of Xero's clock minus ours, when one was taken. */
+    clockSkewMs: z.number().nullable(),
   })
   .strict();
 export type StatusSnapshot = z.infer<typeof statusSnapshotSchema>;
@@ -116,3 +133,174 @@ export const connectReportSchema = z
   })
   .strict();
 export type ConnectReport = z.infer<typeof connectReportSchema>;
+
+// ── the request/event contract the renderer uses (Electron IPC and browser mode's WebSocket) ──────────────
+
+/** Every failure crosses the bridge as a value with one of these codes, never as a thrown error. */
+export const API_ERROR_CODES = [
+  'usage',
+  'not-found',
+  'keychain',
+  'unreachable',
+  'not-authorised',
+  'rejected',
+  /** The arguments did not match the channel's schema. */
+  'invalid-arguments',
+  /** No such channel. */
+  'unknown-channel',
+  /** The message came from a frame or connection that is not Relink's own window. */
+  'forbidden',
+  /** A bug: the message says what to report; the details are in the main process log. */
+  'internal',
+] as const;
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
+export const apiErrorSchema = z.object({ code: z.enum(API_ERROR_CODES), message: z.string() }).strict();
+export type ApiError = z.infer<typeof apiErrorSchema>;
+export type ApiResult<T> = { ok: true; value: T } | { ok: false; error: ApiError };
+
+const empty = z.object({}).strict();
+const idArg = z.string().min(1).max(200);
+
+export const sessionSchema = z
+  .object({
+    host: z.enum(['electron', 'browser']),
+    version: z.string(),
+    /** No app is set up yet: the window offers "add your Xero app" or "explore the demo". */
+    firstRun: z.boolean(),
+    /** Running against the built-in sandbox with the demo firm; automatic refreshing is paused. */
+    demo: z.boolean(),
+    /** Whether the engine keeps grants alive on its own (false in demo mode until the advisor checks). */
+    engineRunning: z.boolean(),
+  })
+  .strict();
+export type Session = z.infer<typeof sessionSchema>;
+
+export const appSummarySchema = statusSnapshotSchema.shape.apps.element;
+export type AppSummary = z.infer<typeof appSummarySchema>;
+
+export const passSummarySchema = z
+  .object({
+    grants: z.number().int(),
+    refreshed: z.number().int(),
+    transient: z.number().int(),
+    revoked: z.number().int(),
+    appRejected: z.number().int(),
+    probed: z.number().int(),
+  })
+  .strict();
+export type PassSummaryView = z.infer<typeof passSummarySchema>;
+
+/** A consent in the system browser, followed from start to the organisations it brought back. */
+export const OPERATION_STATES = ['waiting-for-approval', 'verifying', 'succeeded', 'failed', 'cancelled'] as const;
+export const operationSchema = z
+  .object({
+    id: z.string(),
+    kind: z.literal('connect'),
+    appId: z.string(),
+    /** The staff member expected to approve (a reconnect), or null for a new connection. */
+    staffId: z.string().nullable(),
+    /** The organisation the advisor pressed Reconnect on, if any. */
+    tenantId: z.string().nullable(),
+    state: z.enum(OPERATION_STATES),
+    /**
+     * The sign-in page, so the advisor can open it again if the browser did not come up. It carries the
+     * one-time `state` and PKCE challenge, which are not secrets: the verifier never leaves the main process.
+     */
+    authorizeUrl: z.url().nullable(),
+    startedAt: iso,
+    finishedAt: iso.nullable(),
+    report: connectReportSchema.nullable(),
+    error: apiErrorSchema.nullable(),
+  })
+  .strict();
+export type Operation = z.infer<typeof operationSchema>;
+
+export const incidentEventSchema = z
+  .object({ kind: z.enum(['opened', 'recovered']), incidentId: z.string(), summary: z.string() })
+  .strict();
+export type IncidentEventView = z.infer<typeof incidentEventSchema>;
+
+/** Help pages the window may open in the system browser (main maps each topic to a fixed https URL). */
+export const HELP_TOPICS = ['xero-developer-portal', 'xero-app-config', 'xero-connections-limits', 'xero-password', 'relink-keychain'] as const;
+export type HelpTopic = (typeof HELP_TOPICS)[number];
+
+export const settingsPatchSchema = settingsSchema.partial().strict();
+
+/**
+ * Every request the renderer may send: its arguments' schema and its result's schema. The main process
+ * validates arguments before any handler runs and validates results before they leave, so a handler can
+ * never leak a field the contract does not name.
+ */
+export const API_REQUESTS = {
+  'session.get': { args: empty, result: sessionSchema },
+  'status.get': { args: empty, result: statusSnapshotSchema },
+  'apps.add': {
+    args: z.object({ app: addAppInputSchema, clientSecret: z.string().min(1).max(1000).nullable() }).strict(),
+    result: appSummarySchema,
+  },
+  /** Opens the system browser on Xero's consent page; progress arrives as `operation` events. */
+  'connect.start': {
+    args: z.object({ appId: idArg, staffId: idArg.nullable(), tenantId: idArg.nullable() }).strict(),
+    result: operationSchema,
+  },
+  'connect.cancel': { args: z.object({ operationId: idArg }).strict(), result: z.object({ cancelled: z.boolean() }).strict() },
+  'operations.list': { args: empty, result: z.array(operationSchema) },
+  /** Refresh and probe now (all active grants, or one app's, or one staff member's). */
+  'check.run': {
+    args: z.object({ appId: idArg.optional(), staffId: idArg.optional() }).strict(),
+    result: passSummarySchema,
+  },
+  explain: { args: z.object({ text: z.string().min(1).max(20_000) }).strict(), result: explanationSchema },
+  'activity.list': {
+    args: z
+      .object({
+        from: iso.optional(),
+        to: iso.optional(),
+        action: z.string().max(80).optional(),
+        staffId: idArg.optional(),
+        appId: idArg.optional(),
+        limit: z.number().int().min(1).max(5_000).default(500),
+      })
+      .strict(),
+    result: z.array(activityEntrySchema),
+  },
+  'settings.update': { args: settingsPatchSchema, result: settingsSchema },
+  /** First run: start the built-in sandbox with the demo firm and show it. */
+  'demo.start': { args: empty, result: sessionSchema },
+  'help.open': { args: z.object({ topic: z.enum(HELP_TOPICS) }).strict(), result: z.object({ opened: z.boolean() }).strict() },
+} as const;
+
+export type RequestChannel = keyof typeof API_REQUESTS;
+export type RequestArgs<C extends RequestChannel> = z.input<(typeof API_REQUESTS)[C]['args']>;
+export type ParsedRequestArgs<C extends RequestChannel> = z.output<(typeof API_REQUESTS)[C]['args']>;
+export type RequestResult<C extends RequestChannel> = z.output<(typeof API_REQUESTS)[C]['result']>;
+
+/** Every event main pushes to the window. */
+export const API_EVENTS = {
+  /** The whole picture, pushed after changes (at most about once a second). */
+  status: statusSnapshotSchema,
+  operation: operationSchema,
+  incident: incidentEventSchema,
+  session: sessionSchema,
+} as const;
+export type EventName = keyof typeof API_EVENTS;
+export type EventPayload<E extends EventName> = z.output<(typeof API_EVENTS)[E]>;
+
+/**
+ * What the renderer sees as `window.relink` (Electron's preload) or builds over the WebSocket (browser mode).
+ * `invoke` never rejects for an API failure: it resolves with `{ok: false, error}`.
+ */
+export interface RelinkBridge {
+  invoke<C extends RequestChannel>(channel: C, args: RequestArgs<C>): Promise<ApiResult<RequestResult<C>>>;
+  on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void;
+}
+
+/** Wire messages of browser mode's WebSocket (Electron uses two IPC channels with the same shapes). */
+export const wireRequestSchema = z
+  .object({ type: z.literal('request'), id: z.number().int().min(0), channel: z.string().max(100), args: z.unknown() })
+  .strict();
+export type WireRequest = z.infer<typeof wireRequestSchema>;
+export type WireResponse = { type: 'response'; id: number; result: ApiResult<unknown> };
+export type WireEvent = { type: 'event'; event: EventName; payload: unknown };
+export const IPC_INVOKE_CHANNEL = 'relink:invoke';
+export const IPC_EVENT_CHANNEL = 'relink:event';

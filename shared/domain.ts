@@ -218,3 +218,42 @@ export const DEFAULT_SETTINGS: Settings = {
 
 /** Xero's refresh tokens die after 60 days unused. */
 export const REFRESH_TOKEN_LIFETIME_DAYS = 60;
+
+/** What the explainer says about a pasted error text (fixed sentences only; nothing copied from the input). */
+export const explanationSchema = z
+  .object({
+    /** False when nothing recognisable was found (the explanation is then general guidance). */
+    matched: z.boolean(),
+    cause: z.enum(CAUSES).nullable(),
+    confidence: z.enum(CONFIDENCES),
+    title: z.string().min(1),
+    whatHappened: z.string().min(1),
+    fix: z.string().min(1),
+    action: z.enum(FIX_ACTIONS),
+    /** Recognised codes, canonical spelling, in a stable order (status numbers first). */
+    codes: z.array(z.string()),
+  })
+  .strict();
+export type Explanation = z.infer<typeof explanationSchema>;
+
+const activityId = z.string().min(1).max(200);
+
+/** One line of the activity log: who or what did what, when. Strings are scrubbed of secrets before writing. */
+export const activityEntrySchema = z
+  .object({
+    ts: isoDate,
+    actor: z.enum(['engine', 'advisor', 'cli']),
+    /** A short verb phrase in kebab case: `grant-refreshed`, `reconnect-started`, `staff-marked-leaving`. */
+    action: z
+      .string()
+      .min(1)
+      .max(80)
+      .regex(/^[a-z0-9][a-z0-9.-]*$/),
+    appId: activityId.optional(),
+    grantId: activityId.optional(),
+    staffId: activityId.optional(),
+    tenantIds: z.array(activityId).max(10_000).optional(),
+    detail: z.string().max(2_000).optional(),
+  })
+  .strict();
+export type ActivityEntry = z.infer<typeof activityEntrySchema>;

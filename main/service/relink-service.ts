@@ -453,6 +453,9 @@ export class RelinkService {
     const doc = this.store.peek();
     const report = this.#report!;
     const grants = Object.values(doc.grants);
+    const openIncidents = Object.values(doc.incidents).filter((i) => i.closedAt === null);
+    const incidentOf = new Map<string, string>();
+    for (const i of openIncidents) for (const c of i.connectionIds) incidentOf.set(c, i.id);
     const snapshot: StatusSnapshot = {
       generatedAt: isoNow(this.opts.clock),
       keychain: this.keychainState,
@@ -504,10 +507,11 @@ export class RelinkService {
           confidence: v?.confidence ?? null,
           since: v?.since ?? null,
           fix: v?.fix?.text ?? null,
+          fixAction: v?.fix?.action ?? null,
+          incidentId: incidentOf.get(c.id) ?? null,
         };
       }),
-      incidents: Object.values(doc.incidents)
-        .filter((i) => i.closedAt === null)
+      incidents: openIncidents
         .sort((a, b) => a.openedAt.localeCompare(b.openedAt))
         .map((i) => ({
           id: i.id,
@@ -521,7 +525,10 @@ export class RelinkService {
           evidence: [...i.evidence],
           fix: { ...i.fix },
           openedAt: i.openedAt,
+          tenantIds: [...i.tenantIds],
         })),
+      settings: { ...doc.settings },
+      clockSkewMs: this.#skewMs,
     };
     return statusSnapshotSchema.parse(snapshot);
   }

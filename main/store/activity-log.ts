@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { z } from 'zod';
 import { isoNow, type Clock } from '../core/clock.js';
 import { redactSecrets } from '../core/redact.js';
+import { activityEntrySchema, type ActivityEntry } from '../../shared/domain.js';
 
 /**
  * The activity log: what Relink and the advisors did, one JSON object per line in `activity.jsonl` in the
@@ -15,27 +15,8 @@ import { redactSecrets } from '../core/redact.js';
 
 export const ACTIVITY_FILE = 'activity.jsonl';
 
-const isoDate = z.iso.datetime({ offset: true });
-const id = z.string().min(1).max(200);
-
-export const activityEntrySchema = z
-  .object({
-    ts: isoDate,
-    actor: z.enum(['engine', 'advisor', 'cli']),
-    /** A short verb phrase in kebab case: `grant-refreshed`, `reconnect-started`, `staff-marked-leaving`. */
-    action: z
-      .string()
-      .min(1)
-      .max(80)
-      .regex(/^[a-z0-9][a-z0-9.-]*$/),
-    appId: id.optional(),
-    grantId: id.optional(),
-    staffId: id.optional(),
-    tenantIds: z.array(id).max(10_000).optional(),
-    detail: z.string().max(2_000).optional(),
-  })
-  .strict();
-export type ActivityEntry = z.infer<typeof activityEntrySchema>;
+export { activityEntrySchema } from '../../shared/domain.js';
+export type { ActivityEntry } from '../../shared/domain.js';
 export type NewActivityEntry = Omit<ActivityEntry, 'ts'> & { ts?: string };
 
 export interface ActivityQuery {

@@ -1,5 +1,4 @@
-import { z } from 'zod';
-import { CAUSES, CONFIDENCES, FIX_ACTIONS, type Cause, type Confidence, type FixAction } from '../../../shared/domain.js';
+import type { Cause, Confidence, Explanation, FixAction } from '../../../shared/domain.js';
 
 /**
  * The explainer: an advisor pastes whatever error they were shown — by Xero, by an app, in a log, in an email
@@ -10,31 +9,8 @@ import { CAUSES, CONFIDENCES, FIX_ACTIONS, type Cause, type Confidence, type Fix
  * (`invalid_grant`, `HTTP 401`…), so a token in the input cannot come back out.
  */
 
-export interface Explanation {
-  /** False when nothing recognisable was found (the explanation is then general guidance). */
-  matched: boolean;
-  cause: Cause | null;
-  confidence: Confidence;
-  title: string;
-  whatHappened: string;
-  fix: string;
-  action: FixAction;
-  /** Recognised codes, canonical spelling, in a stable order (status numbers first). */
-  codes: string[];
-}
-
-export const explanationSchema = z
-  .object({
-    matched: z.boolean(),
-    cause: z.enum(CAUSES).nullable(),
-    confidence: z.enum(CONFIDENCES),
-    title: z.string().min(1),
-    whatHappened: z.string().min(1),
-    fix: z.string().min(1),
-    action: z.enum(FIX_ACTIONS),
-    codes: z.array(z.string()),
-  })
-  .strict();
+export { explanationSchema } from '../../../shared/domain.js';
+export type { Explanation } from '../../../shared/domain.js';
 
 /** Longer pastes are cut: the codes that matter are near the top of any error. */
 export const MAX_EXPLAIN_INPUT = 20_000;
