@@ -221,7 +221,7 @@ export const incidentEventSchema = z
 export type IncidentEventView = z.infer<typeof incidentEventSchema>;
 
 /** Help pages the window may open in the system browser (main maps each topic to a fixed https URL). */
-export const HELP_TOPICS = ['xero-developer-portal', 'xero-app-config', 'xero-connections-limits', 'xero-password', 'relink-keychain'] as const;
+export const HELP_TOPICS = ['xero-developer-portal', 'xero-pkce-setup', 'xero-scopes', 'xero-limits', 'xero-oauth-troubleshooting'] as const;
 export type HelpTopic = (typeof HELP_TOPICS)[number];
 
 export const settingsPatchSchema = settingsSchema.partial().strict();

@@ -112,6 +112,15 @@ export class Engine {
     this.deps.scheduler.resume();
   }
 
+  /** Settings changed (probe interval, keep-alive): every watched grant gets its next deadline again. */
+  replan(): void {
+    if (!this.#running) return;
+    const now = this.deps.clock.now();
+    for (const g of Object.values(this.deps.store.grants())) {
+      if (g.state === 'active') this.#schedule(g.id, this.#nextDeadline(g, now));
+    }
+  }
+
   /** A grant was added or reconnected: watch it from now on. */
   watch(grantId: string): void {
     if (this.#running) this.#schedule(grantId, this.deps.clock.now());

@@ -8,7 +8,7 @@ import {
   type ConnectReport,
   type StatusSnapshot,
 } from '../../shared/api.js';
-import { REFRESH_TOKEN_LIFETIME_DAYS, type App, type Grant, type Incident } from '../../shared/domain.js';
+import { REFRESH_TOKEN_LIFETIME_DAYS, settingsSchema, type ActivityEntry, type App, type Grant, type Incident, type Settings } from '../../shared/domain.js';
 import { isoNow, type Clock } from '../core/clock.js';
 import { assessHealth, type HealthReport } from '../health/assess.js';
 import { reconcileIncidents, type IncidentEvent } from '../health/incidents.js';
@@ -73,6 +73,8 @@ export interface ConnectOptions {
   signal?: AbortSignal;
   /** For a reconnect: who is expected to approve (a warning is given if someone else does). */
   expectStaffId?: string;
+  /** Told when the approval has arrived and Relink is reading what Xero connected. */
+  onVerifying?: () => void;
 }
 
 const DEFAULT_SCOPES = ['openid', 'profile', 'email', 'offline_access', 'accounting.settings.read'];
@@ -88,9 +90,11 @@ export class RelinkService {
   readonly #clients = new Map<string, ProviderClient>();
   readonly #discovery = new DiscoveryCache();
   readonly #incidentListeners = new Set<(e: IncidentEvent) => void>();
+  readonly #assessedListeners = new Set<() => void>();
   #report: HealthReport | null = null;
   #skewMs: number | null = null;
   #assessTimer: NodeJS.Timeout | null = null;
+  #running = false;
   /** Refreshes under way, so `close()` can let them finish (see there). */
   readonly #refreshing = new Set<Promise<unknown>>();
 
@@ -261,6 +265,7 @@ export class RelinkService {
       throw new ServiceError(unreachable ? 'unreachable' : 'rejected', `The sign-in did not complete: ${failure.detail}.`);
     }
     if (result.skewMs) this.#skewMs = result.skewMs;
+    options.onVerifying?.();
     const { tokens, claims } = result;
     if (!tokens.refreshToken) {
       throw new ServiceError('rejected', `${app.name} did not receive a refresh token: its scopes must include offline_access.`);
@@ -377,6 +382,12 @@ export class RelinkService {
   async run(): Promise<void> {
     this.#requireKeychainAvailable();
     await this.#engine.start();
+    this.#running = true;
+  }
+
+  /** Whether `run()` is keeping grants alive. */
+  get running(): boolean {
+    return this.#running;
   }
 
   /** After the computer wakes up or its clock jumps. */
@@ -389,6 +400,7 @@ export class RelinkService {
   }
 
   async close(): Promise<void> {
+    this.#running = false;
     this.#engine.stop();
     // A refresh already sent may have rotated the token at Xero: let it store the new one and clear its journal
     // marker, rather than leave the grant depending on a restart within Xero's 30-minute grace. Then give the
@@ -446,7 +458,39 @@ export class RelinkService {
       });
       for (const l of this.#incidentListeners) l(e);
     }
+    for (const l of this.#assessedListeners) l();
     return report;
+  }
+
+  /** Called after every assessment: the moment a host should push a fresh status to its windows. */
+  onAssessed(listener: () => void): () => void {
+    this.#assessedListeners.add(listener);
+    return () => this.#assessedListeners.delete(listener);
+  }
+
+  settings(): Settings {
+    return { ...this.store.peek().settings };
+  }
+
+  /** Changes settings; the engine reads them on its next decision, so a new probe interval applies at once. */
+  async updateSettings(patch: Partial<Settings>): Promise<Settings> {
+    const next = settingsSchema.safeParse({ ...this.store.peek().settings, ...patch });
+    if (!next.success) throw new ServiceError('usage', next.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    await this.store.update((d) => {
+      d.settings = next.data;
+    }, { durable: true });
+    await this.#log(this.opts.actor, 'settings-changed', { detail: Object.keys(patch).join(', ') });
+    this.#engine.replan();
+    await this.assess();
+    return next.data;
+  }
+
+  /** The activity log, newest `limit` entries matching, oldest first. */
+  async activityEntries(query: { from?: string; to?: string; action?: string; staffId?: string; appId?: string; limit: number }): Promise<ActivityEntry[]> {
+    const { staffId, appId, limit, ...rest } = query;
+    const entries = await this.activity.read({ ...rest, ...(staffId || appId ? {} : { limit }) });
+    const matching = staffId || appId ? entries.filter((e) => (!staffId || e.staffId === staffId) && (!appId || e.appId === appId)) : entries;
+    return matching.slice(-limit);
   }
 
   status(): StatusSnapshot {

@@ -1,0 +1,360 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Operation, Session, StatusSnapshot } from '../../shared/api.js';
+import { BROKEN_HEALTH } from '../../shared/domain.js';
+import { HELP_URLS } from '../../shared/help-links.js';
+import { createDispatcher, EventHub, type ApiHost, type Handlers } from '../api/dispatcher.js';
+import { isoNow } from '../core/clock.js';
+import { populateDemo, startDemoSandbox, type DemoFirm } from '../demo/demo-firm.js';
+import { RelinkService, ServiceError } from '../service/relink-service.js';
+import type { RelinkAppOptions, ShellHooks } from './host-options.js';
+
+/**
+ * The application a window talks to: one RelinkService (the real profile, or the demo's), the API handlers
+ * behind the contract in shared/api.ts, consents in progress ("operations"), and the pushes that keep every
+ * window's picture current. Electron and browser mode both host exactly this; neither adds behaviour.
+ */
+
+/** How long a consent may wait for the advisor in the browser before it is given up. */
+const CONSENT_TIMEOUT_MS = 10 * 60_000;
+/** Windows get at most one full status a second: a 200-grant pass changes things hundreds of times. */
+const STATUS_PUSH_INTERVAL_MS = 1000;
+const KEEP_FINISHED_OPERATIONS = 50;
+
+interface RunningOperation {
+  view: Operation;
+  abort: AbortController;
+}
+
+export class RelinkApp implements ApiHost, ShellHooks {
+  readonly #hub = new EventHub();
+  readonly #operations = new Map<string, RunningOperation>();
+  readonly #attentionListeners = new Set<(count: number) => void>();
+  readonly #incidentListeners = new Set<(e: { kind: 'opened' | 'recovered'; incidentId: string; summary: string }) => void>();
+  #service!: RelinkService;
+  #unsubscribe: Array<() => void> = [];
+  #demo: DemoFirm | null = null;
+  #statusTimer: NodeJS.Timeout | null = null;
+  #lastPush = 0;
+  #attention = 0;
+  #closed = false;
+  /** Profile switches (demo start) and close are serialised so requests never see a half-open service. */
+  #switching: Promise<unknown> = Promise.resolve();
+
+  readonly dispatch: ApiHost['dispatch'];
+
+  private constructor(private readonly opts: RelinkAppOptions) {
+    this.dispatch = createDispatcher(this.#handlers(), (channel, err) =>
+      this.#logLine(`request ${channel} failed: ${err instanceof Error ? err.message : String(err)}`),
+    );
+  }
+
+  static async open(opts: RelinkAppOptions): Promise<RelinkApp> {
+    const app = new RelinkApp(opts);
+    if (opts.demo) await app.#startDemo();
+    else await app.#openProfile(opts.dataDir, opts.keychainService, true);
+    return app;
+  }
+
+  subscribe(listener: (event: Parameters<Parameters<ApiHost['subscribe']>[0]>[0], payload: unknown) => void): () => void {
+    return this.#hub.subscribe(listener);
+  }
+
+  get service(): RelinkService {
+    return this.#service;
+  }
+
+  // ── ShellHooks ─────────────────────────────────────────────────────────────────────────────────────
+
+  attentionCount(): number {
+    return this.#attention;
+  }
+
+  onAttentionChange(listener: (count: number) => void): () => void {
+    this.#attentionListeners.add(listener);
+    return () => this.#attentionListeners.delete(listener);
+  }
+
+  onIncident(listener: (e: { kind: 'opened' | 'recovered'; incidentId: string; summary: string }) => void): () => void {
+    this.#incidentListeners.add(listener);
+    return () => this.#incidentListeners.delete(listener);
+  }
+
+  notificationsEnabled(): boolean {
+    return this.#service.settings().notifications;
+  }
+
+  suspend(): void {
+    this.#logLine('the computer is going to sleep');
+  }
+
+  resume(): void {
+    // Timers did not run while asleep: whatever fell due is caught up now (the scheduler spreads it out).
+    if (this.#service.running) this.#service.resume();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#serialised(() => this.#closeProfile());
+  }
+
+  // ── profiles ───────────────────────────────────────────────────────────────────────────────────────
+
+  async #openProfile(dataDir: string, keychainService: string, run: boolean): Promise<void> {
+    const service = await RelinkService.open({
+      dataDir,
+      keychainService,
+      keychain: this.opts.keychain,
+      backend: this.opts.backendFor(dataDir),
+      clock: this.opts.clock,
+      actor: 'advisor',
+    });
+    if (service.recovery) this.#logLine(service.recovery.message);
+    this.#service = service;
+    this.#unsubscribe = [
+      service.onAssessed(() => this.#statusChanged()),
+      service.onIncident((e) => {
+        if (e.kind === 'superseded') return;
+        const view = { kind: e.kind, incidentId: e.incident.id, summary: e.incident.summary };
+        this.#hub.emit('incident', view);
+        for (const l of this.#incidentListeners) l(view);
+      }),
+    ];
+    // A locked keychain still opens the window: the status says so and what to do; nothing runs until then.
+    if (run && service.keychainState === 'available') await service.run();
+    this.#statusChanged();
+  }
+
+  async #closeProfile(): Promise<void> {
+    for (const op of this.#operations.values()) op.abort.abort();
+    if (this.#statusTimer) clearTimeout(this.#statusTimer);
+    this.#statusTimer = null;
+    for (const u of this.#unsubscribe) u();
+    this.#unsubscribe = [];
+    await this.#service?.close();
+    await this.#demo?.close();
+    this.#demo = null;
+  }
+
+  /**
+   * Demo mode: a profile of its own (`<dataDir>/demo`, keychain service `<name> Demo`) so the demo never mixes
+   * with the firm's real connections, rebuilt on every start because the in-process sandbox is new each time.
+   */
+  async #startDemo(): Promise<void> {
+    const dir = path.join(this.opts.dataDir, 'demo');
+    const keychainService = `${this.opts.keychainService} Demo`;
+    await this.#forgetProfile(dir, keychainService);
+    const sandbox = await startDemoSandbox();
+    try {
+      await this.#openProfile(dir, keychainService, false);
+      if (this.#service.keychainState !== 'available') {
+        throw new ServiceError('keychain', `The demo needs the keychain, which is ${this.#service.keychainState}. Unlock it and try again.`);
+      }
+      const story = await populateDemo(this.#service, sandbox, this.opts.clock);
+      this.#demo = { sandbox, story, close: () => sandbox.close() };
+    } catch (err) {
+      await sandbox.close();
+      throw err;
+    }
+    this.#statusChanged();
+  }
+
+  /** Deletes an old demo profile's keychain entries, then its folder. */
+  async #forgetProfile(dir: string, keychainService: string): Promise<void> {
+    const exists = await fs.stat(dir).then(() => true, () => false);
+    if (!exists) return;
+    const old = await RelinkService.open({
+      dataDir: dir,
+      keychainService,
+      keychain: this.opts.keychain,
+      backend: this.opts.backendFor(dir),
+      clock: this.opts.clock,
+      actor: 'advisor',
+    });
+    try {
+      if (old.keychainState === 'available') {
+        const doc = old.store.peek();
+        for (const id of Object.keys(doc.grants)) await old.vault.deleteGrant(id);
+        for (const a of Object.values(doc.apps)) if (a.authType === 'web') await old.vault.deleteClientSecret(a.id);
+      }
+    } finally {
+      await old.close();
+    }
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+
+  // ── pushes ─────────────────────────────────────────────────────────────────────────────────────────
+
+  #statusChanged(): void {
+    if (this.#statusTimer || this.#closed) return;
+    const wait = Math.max(0, this.#lastPush + STATUS_PUSH_INTERVAL_MS - Date.now());
+    this.#statusTimer = setTimeout(() => {
+      this.#statusTimer = null;
+      this.#lastPush = Date.now();
+      try {
+        this.#pushStatus();
+      } catch (err) {
+        this.#logLine(`could not push the status: ${(err as Error).message}`);
+      }
+    }, wait);
+    this.#statusTimer.unref?.();
+  }
+
+  #pushStatus(): StatusSnapshot {
+    const snapshot = this.#service.status();
+    const attention = snapshot.connections.filter((c) => BROKEN_HEALTH.has(c.health)).length;
+    if (attention !== this.#attention) {
+      this.#attention = attention;
+      for (const l of this.#attentionListeners) l(attention);
+    }
+    if (this.#hub.size > 0) this.#hub.emit('status', snapshot);
+    return snapshot;
+  }
+
+  #session(): Session {
+    return {
+      host: this.opts.host,
+      version: this.opts.version,
+      firstRun: this.#service.apps().length === 0,
+      demo: this.#demo !== null,
+      engineRunning: this.#service.running,
+    };
+  }
+
+  // ── consents ───────────────────────────────────────────────────────────────────────────────────────
+
+  #startConnect(appId: string, staffId: string | null, tenantId: string | null): Operation {
+    const app = this.#service.findApp(appId);
+    // A second press while a consent for the same app and person is open shows that one, not a new tab.
+    for (const op of this.#operations.values()) {
+      if (op.view.appId === app.id && op.view.staffId === staffId && !op.view.finishedAt) return op.view;
+    }
+    const op: RunningOperation = {
+      abort: new AbortController(),
+      view: {
+        id: randomUUID(),
+        kind: 'connect',
+        appId: app.id,
+        staffId,
+        tenantId,
+        state: 'waiting-for-approval',
+        authorizeUrl: null,
+        startedAt: isoNow(this.opts.clock),
+        finishedAt: null,
+        report: null,
+        error: null,
+      },
+    };
+    this.#operations.set(op.view.id, op);
+    const update = (patch: Partial<Operation>) => {
+      op.view = { ...op.view, ...patch };
+      this.#hub.emit('operation', op.view);
+    };
+    const service = this.#service;
+    void service
+      .connect(app.id, {
+        timeoutMs: CONSENT_TIMEOUT_MS,
+        signal: op.abort.signal,
+        ...(staffId ? { expectStaffId: staffId } : {}),
+        open: async (url) => {
+          update({ authorizeUrl: url });
+          // If the browser does not come up, the window offers the same page as a link; keep waiting.
+          await this.opts.openAuthorizeUrl(url).catch((err: unknown) => this.#logLine(`could not open the browser: ${(err as Error).message}`));
+        },
+        onVerifying: () => update({ state: 'verifying' }),
+      })
+      .then(
+        (report) => update({ state: 'succeeded', report, finishedAt: isoNow(this.opts.clock) }),
+        (err: unknown) => {
+          const cancelled = op.abort.signal.aborted;
+          const error =
+            err instanceof ServiceError
+              ? { code: err.code, message: err.message }
+              : { code: 'internal' as const, message: 'The connection could not be completed because of a problem inside Relink. Try again.' };
+          if (!(err instanceof ServiceError)) this.#logLine(`connect failed: ${(err as Error).message}`);
+          update({ state: cancelled ? 'cancelled' : 'failed', error: cancelled ? null : error, finishedAt: isoNow(this.opts.clock) });
+        },
+      )
+      .finally(() => this.#pruneOperations());
+    this.#hub.emit('operation', op.view);
+    return op.view;
+  }
+
+  #pruneOperations(): void {
+    const finished = [...this.#operations.values()].filter((o) => o.view.finishedAt);
+    for (const o of finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED_OPERATIONS))) this.#operations.delete(o.view.id);
+  }
+
+  // ── handlers ───────────────────────────────────────────────────────────────────────────────────────
+
+  #handlers(): Handlers {
+    return {
+      'session.get': () => this.#session(),
+      'status.get': () => this.#service.status(),
+      'apps.add': async ({ app, clientSecret }) => {
+        const added = await this.#service.addApp(app, clientSecret);
+        const snapshot = this.#pushStatus();
+        this.#hub.emit('session', this.#session());
+        const summary = snapshot.apps.find((a) => a.id === added.id);
+        if (!summary) throw new Error(`app ${added.id} missing from the status after adding it`);
+        return summary;
+      },
+      'connect.start': ({ appId, staffId, tenantId }) => this.#startConnect(appId, staffId, tenantId),
+      'connect.cancel': ({ operationId }) => {
+        const op = this.#operations.get(operationId);
+        if (!op || op.view.finishedAt) return { cancelled: false };
+        op.abort.abort();
+        return { cancelled: true };
+      },
+      'operations.list': () => [...this.#operations.values()].map((o) => o.view),
+      'check.run': async ({ appId, staffId }) => {
+        const summary = await this.#service.check({ ...(appId ? { app: appId } : {}), ...(staffId ? { staff: staffId } : {}) });
+        this.#statusChanged();
+        return summary;
+      },
+      explain: ({ text }) => this.#service.explain(text),
+      'activity.list': (query) => this.#service.activityEntries(query),
+      'settings.update': async (patch) => {
+        const settings = await this.#service.updateSettings(patch);
+        this.#statusChanged();
+        return settings;
+      },
+      'demo.start': async () => {
+        if (this.#demo) return this.#session();
+        if (this.#service.apps().length > 0) {
+          throw new ServiceError('usage', 'The demo is offered before any app is set up; this profile already has apps.');
+        }
+        await this.#serialised(async () => {
+          await this.#closeProfile();
+          try {
+            await this.#startDemo();
+          } catch (err) {
+            // Back to the advisor's own (empty) profile, as if the demo had never been asked for.
+            await this.#closeProfile();
+            await this.#openProfile(this.opts.dataDir, this.opts.keychainService, true);
+            throw err;
+          }
+        });
+        const session = this.#session();
+        this.#hub.emit('session', session);
+        return session;
+      },
+      'help.open': async ({ topic }) => {
+        await this.opts.openHelpUrl(HELP_URLS[topic]);
+        return { opened: true };
+      },
+    };
+  }
+
+  async #serialised(fn: () => Promise<void>): Promise<void> {
+    const run = this.#switching.then(fn);
+    this.#switching = run.catch(() => undefined);
+    await run;
+  }
+
+  #logLine(line: string): void {
+    this.opts.log?.(`relink: ${line}`);
+  }
+}
