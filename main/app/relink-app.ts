@@ -155,6 +155,9 @@ export class RelinkApp implements ApiHost, ShellHooks {
       const story = await populateDemo(this.#service, sandbox, this.opts.clock);
       this.#demo = { sandbox, story, close: () => sandbox.close() };
     } catch (err) {
+      for (const u of this.#unsubscribe) u();
+      this.#unsubscribe = [];
+      await this.#service?.close().catch(() => undefined);
       await sandbox.close();
       throw err;
     }
@@ -332,7 +335,6 @@ export class RelinkApp implements ApiHost, ShellHooks {
             await this.#startDemo();
           } catch (err) {
             // Back to the advisor's own (empty) profile, as if the demo had never been asked for.
-            await this.#closeProfile();
             await this.#openProfile(this.opts.dataDir, this.opts.keychainService, true);
             throw err;
           }

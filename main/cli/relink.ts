@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import envPaths from 'env-paths';
 import { SystemClock } from '../core/clock.js';
 import { explainError } from '../providers/xero/explain.js';
 import { ThreadedKeychain } from '../secrets/threaded-keychain.js';
@@ -9,6 +8,8 @@ import { RelinkService } from '../service/relink-service.js';
 import { ConfBackend } from '../store/document-file.js';
 import * as commands from './commands.js';
 import { EXIT, failureExit, UsageError, USAGE, type Io } from './commands.js';
+import { processIo } from './process-io.js';
+import { PROFILE_OPTIONS, resolveProfile } from './profile.js';
 
 /**
  * `relink`: the command-line host of Relink's service (the same service the desktop app runs), for IT staff,
@@ -16,44 +17,14 @@ import { EXIT, failureExit, UsageError, USAGE, type Io } from './commands.js';
  * the system clock, signals — and hands the command to commands.ts.
  */
 
-function defaultDataDir(): string {
-  return envPaths('relink', { suffix: '' }).data;
-}
-
-function makeIo(): Io {
-  let stop: Promise<string> | null = null;
-  return {
-    out: (text) => process.stdout.write(`${text}\n`),
-    err: (text) => process.stderr.write(`${text}\n`),
-    readStdin: async () => {
-      if (process.stdin.isTTY) process.stderr.write('Paste the client secret, then press Enter and Ctrl-D:\n');
-      const chunks: Buffer[] = [];
-      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-      return Buffer.concat(chunks).toString('utf8');
-    },
-    stopSignal: () =>
-      (stop ??= new Promise((resolve) => {
-        // Stay subscribed after the first signal, and ignore the repeats. `conf` (through atomically's
-        // when-exit) hooks SIGINT/SIGTERM too: it runs its exit hooks and then sends the same signal to the
-        // process again. With no listener of ours left (a `once`), that second delivery found only
-        // proper-lockfile's signal-exit, which re-raises it with the default action: Relink died with 130/143
-        // half-way through saving its records instead of stopping cleanly with 0.
-        const onSignal = (signal: NodeJS.Signals) => resolve(signal);
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
-      })),
-  };
-}
-
-export async function main(argv: string[], io: Io = makeIo()): Promise<number> {
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   let values;
   let rest: string[];
   try {
     const parsed = parseArgs({
       args: argv,
       options: {
-        'data-dir': { type: 'string' },
-        'keychain-service': { type: 'string' },
+        ...PROFILE_OPTIONS,
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: false,
@@ -83,8 +54,7 @@ export async function main(argv: string[], io: Io = makeIo()): Promise<number> {
       return f.code;
     }
   }
-  const dataDir = path.resolve(String(values['data-dir'] ?? process.env.RELINK_DATA_DIR ?? defaultDataDir()));
-  const keychainService = String(values['keychain-service'] ?? process.env.RELINK_KEYCHAIN_SERVICE ?? 'Relink');
+  const { dataDir, keychainService } = resolveProfile(values);
   let service: RelinkService | null = null;
   const keychain = new ThreadedKeychain();
   try {

@@ -97,6 +97,8 @@ export class GrantLock {
   readonly #timers: LockTimers;
   readonly #onReleaseError: (grantId: string, err: unknown) => void;
   readonly #queue: LocalQueue;
+  /** Lock target files known to exist (created by this process or found). */
+  readonly #ensured = new Set<string>();
 
   constructor(lockDir: string, options: GrantLockOptions = {}) {
     this.#dir = lockDir;
@@ -137,7 +139,13 @@ export class GrantLock {
       const target = this.lockTargetPath(grantId);
       await this.#ensureTarget(target);
       const controller = new AbortController();
-      const release = await this.#acquire(grantId, target, controller, started, deadline);
+      const release = await this.#acquire(grantId, target, controller, started, deadline).catch(async (err: unknown) => {
+        // The target was removed behind our back (someone cleared the data folder): create it and try again.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        this.#ensured.delete(target);
+        await this.#ensureTarget(target);
+        return this.#acquire(grantId, target, controller, started, deadline);
+      });
       const ctx: GrantLockContext = {
         grantId,
         signal: controller.signal,
@@ -164,11 +172,15 @@ export class GrantLock {
   }
 
   async #ensureTarget(target: string): Promise<void> {
+    // Once per grant per process: the folder and target file are never removed while Relink runs, and the
+    // three system calls per refresh they cost add up over a 200-grant sweep.
+    if (this.#ensured.has(target)) return;
     await mkdir(this.#dir, { recursive: true, mode: 0o700 });
     // 'a' creates the file if missing and never truncates or fails when it exists (another process may
     // be creating it at the same moment).
     const handle = await open(target, 'a', 0o600);
     await handle.close();
+    this.#ensured.add(target);
   }
 
   async #acquire(grantId: string, target: string, controller: AbortController, started: number, deadline: number): Promise<() => Promise<void>> {

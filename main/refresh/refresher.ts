@@ -36,6 +36,12 @@ export interface RefreshJournalPort {
   end(grantId: string): Promise<void>;
 }
 
+/** The grant's token generation stamp (see RefreshJournal.generation). */
+export interface TokenGenerationPort {
+  generation(grantId: string): Promise<string | null>;
+  bumpGeneration(grantId: string): Promise<string>;
+}
+
 export interface GrantLockPort {
   withLock<T>(grantId: string, fn: () => Promise<T>): Promise<T>;
 }
@@ -76,12 +82,26 @@ export interface RefresherDeps {
   onSkew?: (skewMs: number) => void;
   /** How many times a lost response is retried with the same token before giving up for now. */
   lostResponseRetries?: number;
+  /**
+   * With it, the refresher remembers the token it last read or wrote per grant and re-reads the keychain
+   * under the lock only when the generation stamp moved (another process or a new consent touched it).
+   * Without it, every refresh reads the keychain.
+   */
+  generations?: TokenGenerationPort;
 }
 
 const TERMINAL_APP = new Set<Failure['kind']>(['invalid-client', 'unauthorized-client']);
 
 export class Refresher {
+  /** The refresh token this process last read from or verified in the keychain, with its generation stamp. */
+  readonly #known = new Map<string, { token: string; generation: string }>();
+
   constructor(private readonly deps: RefresherDeps) {}
+
+  /** Forget what this process knows about a grant's stored token (a new consent stored a new one). */
+  forget(grantId: string): void {
+    this.#known.delete(grantId);
+  }
 
   /** Refreshes one grant. Concurrent calls for the same grant share one refresh. */
   refresh(grantId: string): Promise<RefreshResult> {
@@ -98,7 +118,7 @@ export class Refresher {
 
     let stored: StoredToken | null;
     try {
-      stored = await vault.readGrant(grantId);
+      stored = await this.#storedToken(grantId);
     } catch (err) {
       return this.#transient(grantId, keychainFailure(clock, err, 'read the connection’s key from'));
     }
@@ -116,14 +136,20 @@ export class Refresher {
     let token = stored.refreshToken;
     for (let attempt = 1; ; attempt++) {
       await journal.begin(grantId, attempt);
+      // From here the stored token may change: every other process must read the keychain next time.
+      const generation = (await this.deps.generations?.bumpGeneration(grantId)) ?? null;
+      this.#known.delete(grantId);
       const outcome = await client.refresh(token);
-      if (outcome.ok) return this.#persist(grantId, token, outcome);
+      if (outcome.ok) return this.#persist(grantId, token, outcome, generation);
+      // Nothing new was stored: the keychain still holds `token`.
+      if (generation) this.#known.set(grantId, { token, generation });
       const failure = classifyTokenOutcome(outcome, clock.now());
       if (outcome.response) this.#noteSkew(outcome.response.headers['date'], outcome);
 
       if (failure.kind === 'invalid-grant') {
         // Re-read under the lock: if the stored token changed, someone else rotated it; use theirs.
         const again = await vault.readGrant(grantId).catch(() => null);
+        if (again && generation) this.#known.set(grantId, { token: again.refreshToken, generation });
         if (again && again.refreshToken !== token && attempt <= retries) {
           token = again.refreshToken;
           continue;
@@ -149,18 +175,38 @@ export class Refresher {
     }
   }
 
-  async #persist(grantId: string, used: string, outcome: Extract<TokenCallOutcome, { ok: true }>): Promise<RefreshResult> {
+  /**
+   * The stored refresh token, re-validated under the lock: from memory when the generation stamp is the one
+   * this process saw when it last read or verified the keychain entry, otherwise read from the keychain.
+   */
+  async #storedToken(grantId: string): Promise<StoredToken | null> {
+    const generations = this.deps.generations;
+    const generation = generations ? await generations.generation(grantId) : null;
+    const known = this.#known.get(grantId);
+    if (known && generation !== null && known.generation === generation) return { refreshToken: known.token };
+    const stored = await this.deps.vault.readGrant(grantId);
+    if (stored && generations) {
+      this.#known.set(grantId, { token: stored.refreshToken, generation: generation ?? (await generations.bumpGeneration(grantId)) });
+    }
+    return stored;
+  }
+
+  async #persist(grantId: string, used: string, outcome: Extract<TokenCallOutcome, { ok: true }>, generation: string | null): Promise<RefreshResult> {
     const { clock, vault, journal, grants, accessTokens } = this.deps;
     const { tokens } = outcome;
     const next = tokens.refreshToken ?? used;
     if (next !== used) {
       try {
         await vault.saveRotated(grantId, next, used);
+        // Written and read back: this is what the keychain holds under this generation.
+        if (generation) this.#known.set(grantId, { token: next, generation });
       } catch (err) {
         // The new token exists only in memory. Keep the marker (the old token still works inside the grace
         // window after a restart), do not use the new access token, and report it.
         return this.#transient(grantId, keychainFailure(clock, err, 'save the renewed key to'));
       }
+    } else if (generation) {
+      this.#known.set(grantId, { token: used, generation });
     }
     await journal.end(grantId);
     const expiresAt = outcome.receivedAt + tokens.expiresIn * 1000;

@@ -15,10 +15,21 @@ import type { Keychain } from './keychain.js';
  * Same behaviour and errors as NapiKeychain (entries pinned to the Secret Service on Linux); the workers are
  * unref'd so they never keep a CLI process alive, and `close()` ends them.
  */
+/** How many keychain calls a worker makes between collections (each call may hold one socket until then). */
+export const CALLS_PER_COLLECTION = 8;
+
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { AsyncEntry } = require(workerData.modulePath);
 const options = { linux: { store: 'secret-service' } };
+// Each entry keeps its D-Bus connection (a socket) open until the garbage collector finalises it, and this
+// thread allocates too little for that to happen on its own: without help a long-running Relink reaches the
+// 1,024-descriptor limit after about a thousand keychain calls, and libdbus then spins. A collection of this
+// worker's tiny heap every few calls closes them (well under a millisecond, off the main thread).
+require('node:v8').setFlagsFromString('--expose-gc');
+const collect = require('node:vm').runInNewContext('gc');
+const CALLS_PER_COLLECTION = ${CALLS_PER_COLLECTION};
+let calls = 0;
 parentPort.on('message', async ({ id, op, service, account, value }) => {
   try {
     const entry = new AsyncEntry(service, account, options);
@@ -27,6 +38,7 @@ parentPort.on('message', async ({ id, op, service, account, value }) => {
   } catch (error) {
     parentPort.postMessage({ id, ok: false, message: String((error && error.message) || error) });
   }
+  if (++calls % CALLS_PER_COLLECTION === 0) setImmediate(collect);
 });
 `;
 

@@ -95,6 +95,8 @@ export class RelinkService {
   #skewMs: number | null = null;
   #assessTimer: NodeJS.Timeout | null = null;
   #running = false;
+  readonly #grantLock: GrantLock;
+  readonly #refresher: Refresher;
   /** Refreshes under way, so `close()` can let them finish (see there). */
   readonly #refreshing = new Set<Promise<unknown>>();
 
@@ -110,11 +112,13 @@ export class RelinkService {
     const { clock } = opts;
     this.#accessTokens = new AccessTokenCache(clock);
     this.#engineStore = new MetadataEngineStore(store);
+    this.#grantLock = new GrantLock(path.join(opts.dataDir, 'locks'));
     const refresher = new Refresher({
       clock,
       vault,
       journal,
-      lock: new GrantLock(path.join(opts.dataDir, 'locks')),
+      generations: journal,
+      lock: this.#grantLock,
       flights: new SingleFlight<string, RefreshResult>(),
       grants: this.#engineStore,
       accessTokens: this.#accessTokens,
@@ -123,6 +127,7 @@ export class RelinkService {
         this.#skewMs = ms;
       },
     });
+    this.#refresher = refresher;
     this.#scheduler = new Scheduler(clock, {
       maxConcurrent: opts.concurrency ?? DEFAULT_CONCURRENCY,
       onTaskError: (key, err) => void this.#log('engine', 'task-failed', { detail: `${key}: ${(err as Error).message}` }),
@@ -278,7 +283,13 @@ export class RelinkService {
     const doc = this.store.peek();
     const existing = Object.values(doc.grants).find((g) => g.appId === app.id && g.staffId === staffId);
     const grantId = existing?.id ?? randomUUID();
-    await this.#requireKeychain(() => this.vault.saveInitial(grantId, tokens.refreshToken!));
+    // Under the grant's lock, so a refresh in this or another process cannot rotate the old token over the new
+    // one; the generation moves first, so every process reads the new token from the keychain next time.
+    await this.#grantLock.withLock(grantId, async () => {
+      await this.journal.bumpGeneration(grantId);
+      this.#refresher.forget(grantId);
+      await this.#requireKeychain(() => this.vault.saveInitial(grantId, tokens.refreshToken!));
+    });
     const receivedAt = this.opts.clock.now();
     this.#accessTokens.set(grantId, tokens.accessToken, receivedAt + tokens.expiresIn * 1000);
 

@@ -116,7 +116,12 @@ export class MetadataStore {
   /** The live document: the last written/read document plus every queued mutator. */
   #doc: MetadataDocument | null = null;
   /** The document as last read from or written to disk; never mutated (a zod output, so a private copy). */
-  #base: MetadataDocument = emptyMetadata();
+  /**
+   * Revision of the document as last read from or written to disk. Only the number is kept, not a second
+   * copy of a document that holds 10,000 connections: the rare paths that need the content (a mutator that
+   * threw, a batch that failed validation) read it back from the file.
+   */
+  #baseRevision = 0;
   #fingerprint: string | null = null;
   #pending: Pending[] = [];
   #snapshot: DeepReadonly<MetadataDocument> | null = null;
@@ -322,8 +327,8 @@ export class MetadataStore {
   }
 
   #install(doc: MetadataDocument, fingerprint: string | null): void {
-    this.#base = doc;
-    this.#doc = structuredClone(doc);
+    this.#baseRevision = doc.revision;
+    this.#doc = doc;
     this.#fingerprint = fingerprint;
     this.#snapshot = null;
   }
@@ -412,7 +417,7 @@ export class MetadataStore {
       this.#syncWithDisk(batch);
       const written = this.#validated(batch);
       this.backend.write(written);
-      this.#base = written;
+      this.#baseRevision = written.revision;
       this.#fingerprint = this.backend.fingerprint();
       this.stats.writes++;
       this.#failures = 0;
@@ -480,11 +485,11 @@ export class MetadataStore {
       return;
     }
     this.#fingerprint = fingerprint;
-    if (fresh.doc.revision === this.#base.revision && fresh.fromVersion === SCHEMA_VERSION) return;
+    if (fresh.doc.revision === this.#baseRevision && fresh.fromVersion === SCHEMA_VERSION) return;
     // Someone else wrote: their document is the new base, our queued changes go on top of it.
     this.stats.rebases++;
-    this.#base = fresh.doc;
-    const doc = structuredClone(fresh.doc);
+    this.#baseRevision = fresh.doc.revision;
+    const doc = fresh.doc;
     for (const entry of [...batch]) {
       try {
         entry.mutator(doc);
@@ -503,7 +508,7 @@ export class MetadataStore {
    */
   #validated(batch: Pending[]): MetadataDocument {
     const doc = this.#requireOpen();
-    doc.revision = this.#base.revision + 1;
+    doc.revision = this.#baseRevision + 1;
     try {
       const now = this.clock.monotonic();
       if (now - this.#lastFullValidation < this.#fullValidationIntervalMs) return validateMetadataLight(doc);
@@ -513,19 +518,19 @@ export class MetadataStore {
     } catch (error) {
       if (!(error instanceof InvalidMetadataError)) throw error;
     }
-    let good = structuredClone(this.#base);
+    let good = this.#readBase();
     for (const entry of [...batch]) {
       const trial = structuredClone(good);
       try {
         entry.mutator(trial);
-        trial.revision = this.#base.revision + 1;
+        trial.revision = this.#baseRevision + 1;
         validateMetadata(trial);
         good = trial;
       } catch (error) {
         this.#drop(batch, entry, asError(error, 'An update was refused'));
       }
     }
-    good.revision = this.#base.revision + 1;
+    good.revision = this.#baseRevision + 1;
     this.#doc = good;
     this.#snapshot = null;
     return validateMetadata(good);
@@ -539,7 +544,7 @@ export class MetadataStore {
 
   /** After a mutator threw half-way: the base plus every still-queued mutator. */
   #rebuild(): void {
-    const doc = structuredClone(this.#base);
+    const doc = this.#readBase();
     for (const entry of [...this.#pending]) {
       try {
         entry.mutator(doc);
@@ -549,6 +554,26 @@ export class MetadataStore {
     }
     this.#doc = doc;
     this.#snapshot = null;
+  }
+
+  /**
+   * The document as on disk (what the last read or write left there), for replaying queued changes onto it.
+   * If the file cannot be read back, the in-memory document is the best copy there is.
+   */
+  #readBase(): MetadataDocument {
+    try {
+      const raw = this.backend.read();
+      // Nothing written yet: the base is the empty document the store started from.
+      if (raw === undefined && this.#baseRevision === 0) return emptyMetadata();
+      if (raw !== undefined && !(raw instanceof CorruptFile)) {
+        const { doc } = parseMetadata(raw, this.backend.path);
+        this.#baseRevision = doc.revision;
+        return doc;
+      }
+    } catch (error) {
+      this.#emitError(asError(error, 'Could not re-read the metadata file'));
+    }
+    return structuredClone(this.#requireOpen());
   }
 
   #requireOpen(): MetadataDocument {

@@ -18,6 +18,8 @@ import { isoNow, type Clock } from '../core/clock.js';
  */
 
 export const JOURNAL_DIR = 'refresh-journal';
+/** Token generation stamps, one small file per grant (see `generation`). */
+export const GENERATIONS_DIR = 'token-generations';
 const TMP_SUFFIX = '.tmp';
 /** A temp file younger than this may be another live process's write in progress. */
 const STALE_TMP_MS = 60_000;
@@ -49,6 +51,7 @@ export interface JournalContents {
 
 export class RefreshJournal {
   readonly dir: string;
+  readonly generationsDir: string;
 
   constructor(
     dataDir: string,
@@ -56,6 +59,7 @@ export class RefreshJournal {
     private readonly pid: number = process.pid,
   ) {
     this.dir = path.join(dataDir, JOURNAL_DIR);
+    this.generationsDir = path.join(dataDir, GENERATIONS_DIR);
   }
 
   /**
@@ -64,6 +68,7 @@ export class RefreshJournal {
    */
   async init(): Promise<{ removedTemps: number }> {
     await fs.promises.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await fs.promises.mkdir(this.generationsDir, { recursive: true, mode: 0o700 });
     let removedTemps = 0;
     for (const name of await fs.promises.readdir(this.dir)) {
       if (!name.endsWith(TMP_SUFFIX)) continue;
@@ -89,8 +94,12 @@ export class RefreshJournal {
     const marker = refreshMarkerSchema.parse({ grantId, startedAt: isoNow(this.clock), pid: this.pid, attempt });
     const target = this.#pathFor(grantId);
     const tmp = `${target}.${this.pid}-${randomBytes(4).toString('hex')}${TMP_SUFFIX}`;
-    await fs.promises.mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const handle = await fs.promises.open(tmp, 'w', 0o600);
+    // init() made the folder; only if it was removed since is it made again.
+    const handle = await fs.promises.open(tmp, 'w', 0o600).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+      await fs.promises.mkdir(this.dir, { recursive: true, mode: 0o700 });
+      return fs.promises.open(tmp, 'w', 0o600);
+    });
     try {
       await handle.writeFile(JSON.stringify(marker));
       await handle.sync();
@@ -114,6 +123,38 @@ export class RefreshJournal {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
+  }
+
+  /**
+   * The grant's token generation: a random stamp replaced whenever its stored refresh token may change (a
+   * refresh about to be sent, a new consent). A process that finds the stamp it last saw knows the keychain
+   * still holds the token it last read or wrote there, and can skip reading it again under the lock; any
+   * other stamp (or none) means "read the keychain". Not fsync'd: after a power cut every process starts
+   * with no cached token anyway, so only visibility between running processes matters.
+   */
+  async generation(grantId: string): Promise<string | null> {
+    try {
+      return await fs.promises.readFile(this.#generationPath(grantId), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  /** Replaces the grant's generation stamp (see `generation`) and returns the new one. */
+  async bumpGeneration(grantId: string): Promise<string> {
+    const stamp = `${this.pid}-${randomBytes(12).toString('hex')}`;
+    const file = this.#generationPath(grantId);
+    await fs.promises.writeFile(file, stamp, { mode: 0o600 }).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+      await fs.promises.mkdir(this.generationsDir, { recursive: true, mode: 0o700 });
+      await fs.promises.writeFile(file, stamp, { mode: 0o600 });
+    });
+    return stamp;
+  }
+
+  #generationPath(grantId: string): string {
+    return path.join(this.generationsDir, path.basename(this.#pathFor(grantId)).slice(0, -'.json'.length));
   }
 
   async read(grantId: string): Promise<RefreshMarker | DamagedMarker | null> {

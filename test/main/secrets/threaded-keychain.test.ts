@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KeychainError } from '../../../main/secrets/keychain.js';
-import { ThreadedKeychain } from '../../../main/secrets/threaded-keychain.js';
+import { CALLS_PER_COLLECTION, ThreadedKeychain } from '../../../main/secrets/threaded-keychain.js';
 import { SecretVault } from '../../../main/secrets/vault.js';
 import { SystemClock } from '../../../main/core/clock.js';
 
@@ -43,6 +44,22 @@ describe('ThreadedKeychain', () => {
     await vault.saveRotated('g1', 'rt-two', 'rt-one');
     expect(await vault.readGrant('g1')).toMatchObject({ refreshToken: 'rt-two', previous: 'rt-one' });
     await vault.deleteGrant('g1');
+  });
+
+  it.skipIf(!hasSecretService)(`does not keep a socket open per call: 400 calls leave the descriptor count flat${REAL}`, async () => {
+    // Each library call holds a D-Bus connection until its entry is garbage-collected; the workers collect
+    // every few calls. Without that, this count grows by one per call (≈400 here) and a long-running Relink
+    // hits the 1,024-descriptor limit, where libdbus spins at 100% CPU.
+    const open = () => readdirSync('/proc/self/fd').length;
+    await keychain.set(service, 'fd', 'x');
+    const before = open();
+    for (let i = 0; i < 200; i++) {
+      await keychain.set(service, 'fd', `v${i}`);
+      await keychain.get(service, 'fd');
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(open() - before).toBeLessThan(4 * CALLS_PER_COLLECTION + 10);
+    await keychain.delete(service, 'fd');
   });
 
   it('refuses calls after close with a KeychainError, never a silent null', async () => {

@@ -328,7 +328,8 @@ console.log(JSON.stringify({ reads, failures, revisions: revisions.size }));`,
       const mod = (p: string) => JSON.stringify(pathToFileURL(path.join(repo, p)).href);
       fs.writeFileSync(
         script,
-        `import { SystemClock } from ${mod('main/core/clock.ts')};
+        `import fs from 'node:fs';
+import { SystemClock } from ${mod('main/core/clock.ts')};
 import { ConfBackend } from ${mod('main/store/document-file.ts')};
 import { createFileLock } from ${mod('main/store/file-lock.ts')};
 import { MetadataStore } from ${mod('main/store/metadata-store.ts')};
@@ -341,6 +342,8 @@ for (let i = 0; i < Number(count); i++) {
   await store.update((d) => { d.grants[id] = { id, appId: 'app', staffId: 'staff', scopes: [], authEventIds: [], connectedAt: at,
     refreshTokenIssuedAt: at, lastRefreshAt: null, lastProbeAt: null, consecutiveFailures: 0, lastFailure: null, state: 'active',
     stateSince: at }; }, { durable: i % 4 === 0 });
+  // After its first write, wait for the parent to be open too, so the two really interleave.
+  for (let w = 0; i === 0 && w < 1000 && !fs.existsSync(dir + '/go'); w++) await new Promise((r) => setTimeout(r, 10));
   await new Promise((r) => setTimeout(r, 5));
 }
 await store.close();
@@ -355,6 +358,7 @@ console.log('done');`,
       // Start writing only once the child is writing, so the two really interleave.
       for (let i = 0; i < 500 && !fs.existsSync(path.join(dir, 'relink.json')); i++) await sleep(20);
       const { store } = await openStore({ coalesceMs: 5 });
+      fs.writeFileSync(path.join(dir, 'go'), '');
       for (let i = 0; i < 40; i++) {
         await store.update((d) => {
           d.grants[`parent-${i}`] = grant(`parent-${i}`);

@@ -1,0 +1,27 @@
+import type { Io } from './commands.js';
+
+/** The real process's stdout, stderr, stdin and stop signals, for the hosts that run in a terminal. */
+export function processIo(): Io {
+  let stop: Promise<string> | null = null;
+  return {
+    out: (text) => process.stdout.write(`${text}\n`),
+    err: (text) => process.stderr.write(`${text}\n`),
+    readStdin: async () => {
+      if (process.stdin.isTTY) process.stderr.write('Paste the client secret, then press Enter and Ctrl-D:\n');
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    },
+    stopSignal: () =>
+      (stop ??= new Promise((resolve) => {
+        // Stay subscribed after the first signal, and ignore the repeats. `conf` (through atomically's
+        // when-exit) hooks SIGINT/SIGTERM too: it runs its exit hooks and then sends the same signal to the
+        // process again. With no listener of ours left (a `once`), that second delivery found only
+        // proper-lockfile's signal-exit, which re-raises it with the default action: Relink died with 130/143
+        // half-way through saving its records instead of stopping cleanly with 0.
+        const onSignal = (signal: NodeJS.Signals) => resolve(signal);
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+      })),
+  };
+}
