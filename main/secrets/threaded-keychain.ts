@@ -57,7 +57,11 @@ export class ThreadedKeychain implements Keychain {
   #next = 1;
   #closed = false;
 
-  constructor(size = 4) {
+  /**
+   * Two workers by default: the Secret Service daemon answers one call at a time, so a second worker keeps it
+   * busy while the first does its client-side work, and more only add memory (about 9 MB each).
+   */
+  constructor(size = 2) {
     const modulePath = createRequire(import.meta.url).resolve('@napi-rs/keyring');
     for (let i = 0; i < size; i++) {
       const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { modulePath } });

@@ -13,6 +13,6 @@ import { ConfDocumentBackend } from './document-file.js';
 export class ElectronStoreBackend extends ConfDocumentBackend {
   /** `dataDir` must be absolute, normally `app.getPath('userData')`. */
   constructor(dataDir: string) {
-    super(dataDir, (name) => new ElectronStore({ cwd: dataDir, name, clearInvalidConfig: false, configFileMode: 0o600 }));
+    super(dataDir, (name, codec) => new ElectronStore({ cwd: dataDir, name, clearInvalidConfig: false, configFileMode: 0o600, ...codec }));
   }
 }

@@ -1,19 +1,37 @@
+import { AppShell } from './shell/AppShell.js';
+import { start, useRelink } from './state/store.js';
+import { FirstRun } from './views/first-run/FirstRun.js';
+
 /**
- * The renderer's root. The connections UI arrives with the desktop-app issue; until the engine exists there
- * is nothing for this window to show but where things stand, so it says that plainly rather than pretending.
+ * The renderer's root: waits for the first picture from main, then shows first run (no app yet, or the
+ * advisor is still finishing it) or the app itself.
  */
 export function App() {
-  return (
-    <main style={{ font: '15px/1.5 system-ui, sans-serif', maxWidth: 640, margin: '48px auto', padding: '0 24px' }}>
-      <h1 style={{ fontSize: 22 }}>Relink</h1>
-      <p>
-        Relink keeps every Xero connection your firm depends on alive, tells you in plain words why one broke, and
-        reconnects it in one click.
-      </p>
-      <p>
-        This build contains the Xero sandbox that the rest of Relink is tested against. Start it with{' '}
-        <code>npm start</code> and open the address it prints.
-      </p>
-    </main>
-  );
+  const phase = useRelink((s) => s.phase);
+  const session = useRelink((s) => s.session);
+  const onboarding = useRelink((s) => s.onboarding);
+  const startError = useRelink((s) => s.startError);
+
+  if (phase === 'starting') {
+    return (
+      <main className="centred" id="main">
+        <p role="status" className="muted">
+          Opening Relink…
+        </p>
+      </main>
+    );
+  }
+  if (phase === 'failed' || !session) {
+    return (
+      <main className="centred" id="main">
+        <h1>Relink could not start</h1>
+        <p>{startError ?? "Relink's window could not reach its service."}</p>
+        <button type="button" className="button primary" onClick={() => void start()}>
+          Try again
+        </button>
+      </main>
+    );
+  }
+  if (onboarding || session.firstRun) return <FirstRun />;
+  return <AppShell />;
 }

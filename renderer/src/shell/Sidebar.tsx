@@ -1,0 +1,43 @@
+import { useMemo } from 'react';
+import { indexSnapshot } from '../state/derive.js';
+import { href, VIEW_TITLES, VIEWS, type ViewId } from '../state/router.js';
+import { useSnapshot } from '../state/store.js';
+import { Icon } from '../ui/Icon.js';
+
+/** The left navigation: one link per view, named by the view, with the number of broken connections. */
+export function Sidebar({ current }: { current: ViewId }) {
+  const snapshot = useSnapshot();
+  const index = useMemo(() => indexSnapshot(snapshot), [snapshot]);
+  return (
+    <nav className="sidebar" aria-label="Main">
+      <p className="brand">
+        <span className="brand-mark" aria-hidden="true">
+          R
+        </span>
+        Relink
+      </p>
+      <ul className="nav-list">
+        {VIEWS.map((view) => (
+          <li key={view}>
+            <a
+              href={href(view)}
+              className="nav-link"
+              aria-current={view === current ? 'page' : undefined}
+              aria-describedby={view === 'organisations' && index.brokenCount > 0 ? 'nav-broken-count' : undefined}
+            >
+              <Icon name={view} />
+              <span className="nav-text">{VIEW_TITLES[view]}</span>
+              {view === 'organisations' && index.brokenCount > 0 && (
+                // Hidden from the name but referenced as its description: the link stays "Organisations".
+                <span className="nav-count" id="nav-broken-count" aria-hidden="true">
+                  {index.brokenCount}
+                  <span className="visually-hidden"> connections need attention</span>
+                </span>
+              )}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </nav>
+  );
+}

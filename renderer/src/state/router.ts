@@ -1,0 +1,88 @@
+import { useSyncExternalStore } from 'react';
+
+/**
+ * Views live in the URL hash (`#/organisations/<tenantId>?health=needs-reconnect`): it works the same from
+ * Electron's file:// page and browser mode's http page, needs no server routes, and lets tests open a view
+ * directly. Hashes that do not start with `#/` (the skip link's `#main`) are not routes and are ignored.
+ */
+
+export const VIEWS = ['overview', 'organisations', 'apps', 'staff', 'activity', 'explain', 'settings'] as const;
+export type ViewId = (typeof VIEWS)[number];
+
+export const VIEW_TITLES: Record<ViewId, string> = {
+  overview: 'Overview',
+  organisations: 'Organisations',
+  apps: 'Apps',
+  staff: 'Staff',
+  activity: 'Activity',
+  explain: 'Explain an error',
+  settings: 'Settings',
+};
+
+export interface Route {
+  view: ViewId;
+  /** `#/organisations/<id>`: the organisation whose detail is open. */
+  id: string | null;
+  params: URLSearchParams;
+  /** The raw hash, so the route object only changes when the URL does. */
+  key: string;
+}
+
+const home: Route = { view: 'overview', id: null, params: new URLSearchParams(), key: '' };
+let current: Route = parse(window.location.hash, home);
+
+function parse(hash: string, fallback: Route): Route {
+  if (!hash.startsWith('#/')) return fallback;
+  const [path = '', query = ''] = hash.slice(2).split('?', 2);
+  const [view, id] = path.split('/', 2);
+  const known = (VIEWS as readonly string[]).includes(view ?? '') ? (view as ViewId) : 'overview';
+  return { view: known, id: id ? decodeURIComponent(id) : null, params: new URLSearchParams(query), key: hash };
+}
+
+const listeners = new Set<() => void>();
+/** Set when the view changes, so the new view's heading takes focus (and a screen reader says where we are). */
+let focusPending = false;
+
+export function consumeViewFocus(): boolean {
+  const pending = focusPending;
+  focusPending = false;
+  return pending;
+}
+
+window.addEventListener('hashchange', () => {
+  const next = parse(window.location.hash, current);
+  if (next.key === current.key) return;
+  if (next.view !== current.view) focusPending = true;
+  current = next;
+  for (const l of listeners) l();
+});
+
+export function useRoute(): Route {
+  return useSyncExternalStore(
+    (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    () => current,
+  );
+}
+
+export function href(view: ViewId, id?: string | null, params?: Record<string, string | null | undefined>): string {
+  let out = `#/${view}`;
+  if (id) out += `/${encodeURIComponent(id)}`;
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params ?? {})) if (v) q.set(k, v);
+  const qs = q.toString();
+  return qs ? `${out}?${qs}` : out;
+}
+
+/** Go to a view. `replace` keeps filter tweaks out of the back/forward history. */
+export function navigate(to: string, opts: { replace?: boolean } = {}): void {
+  if (window.location.hash === to) return;
+  if (opts.replace) {
+    window.history.replaceState(null, '', to);
+    window.dispatchEvent(new HashChangeEvent('hashchange'));
+  } else {
+    window.location.hash = to;
+  }
+}

@@ -1,0 +1,241 @@
+import { useSyncExternalStore } from 'react';
+import type {
+  ApiResult,
+  IncidentEventView,
+  Operation,
+  PassSummaryView,
+  RelinkBridge,
+  RequestArgs,
+  RequestChannel,
+  RequestResult,
+  Session,
+  StatusSnapshot,
+} from '../../../shared/api.js';
+import { getBridge } from '../api/bridge.js';
+
+/**
+ * The renderer's one store. Main owns the state: this only keeps the latest snapshot, session and operations
+ * it pushed, and sends intents back. Nothing here decides a connection's health; views render what main says.
+ */
+
+export interface CheckState {
+  running: boolean;
+  summary: PassSummaryView | null;
+  error: string | null;
+  /** When the last check finished (the snapshot's clock, which the demo may have moved). */
+  at: string | null;
+}
+
+export interface RelinkState {
+  phase: 'starting' | 'ready' | 'failed';
+  /** Why Relink could not start (shown with a Try again button). */
+  startError: string | null;
+  session: Session | null;
+  snapshot: StatusSnapshot | null;
+  /** Newest first. */
+  operations: readonly Operation[];
+  /** Finished operations the advisor has dismissed from view. */
+  dismissed: ReadonlySet<string>;
+  /** The first-run flow stays on screen until the advisor leaves it, even once an app exists. */
+  onboarding: boolean;
+  check: CheckState;
+  /** The latest sentence for the screen-reader live region (incidents opening and recovering). */
+  announcement: { id: number; text: string } | null;
+  /** Operations shown in place on the current view (by a Reconnect button), so the tray leaves them out. */
+  claimed: ReadonlyMap<string, number>;
+}
+
+const initial: RelinkState = {
+  phase: 'starting',
+  startError: null,
+  session: null,
+  snapshot: null,
+  operations: [],
+  dismissed: new Set(),
+  onboarding: false,
+  check: { running: false, summary: null, error: null, at: null },
+  announcement: null,
+  claimed: new Map(),
+};
+
+let state: RelinkState = initial;
+const listeners = new Set<() => void>();
+let bridge: RelinkBridge | null = null;
+let unsubscribers: Array<() => void> = [];
+let announcementSeq = 0;
+
+function set(patch: Partial<RelinkState> | ((s: RelinkState) => Partial<RelinkState>)): void {
+  const next = typeof patch === 'function' ? patch(state) : patch;
+  state = { ...state, ...next };
+  for (const l of listeners) l();
+}
+
+export function getState(): RelinkState {
+  return state;
+}
+
+function subscribe(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** Read a slice of the store; the selector must return something already in the state (or a primitive). */
+export function useRelink<T>(selector: (s: RelinkState) => T): T {
+  return useSyncExternalStore(subscribe, () => selector(state));
+}
+
+/** The latest snapshot; only call below a component that has checked it is there. */
+export function useSnapshot(): StatusSnapshot {
+  const snapshot = useRelink((s) => s.snapshot);
+  if (!snapshot) throw new Error('Relink: a view asked for the status before it arrived.');
+  return snapshot;
+}
+
+const notConnected: ApiResult<never> = {
+  ok: false,
+  error: { code: 'unreachable', message: "Relink's window is not connected to its service. Restart Relink and try again." },
+};
+
+/** Every request goes through here; failures come back as values with a message written for the advisor. */
+export async function request<C extends RequestChannel>(channel: C, args: RequestArgs<C>): Promise<ApiResult<RequestResult<C>>> {
+  if (!bridge) return notConnected;
+  try {
+    return await bridge.invoke(channel, args);
+  } catch {
+    // The contract says invoke never throws for API failures; a throw means the transport itself broke.
+    return notConnected;
+  }
+}
+
+function upsertOperation(op: Operation): void {
+  set((s) => {
+    const rest = s.operations.filter((o) => o.id !== op.id);
+    return { operations: [op, ...rest].sort((a, b) => b.startedAt.localeCompare(a.startedAt)) };
+  });
+}
+
+function announce(text: string): void {
+  announcementSeq += 1;
+  set({ announcement: { id: announcementSeq, text } });
+}
+
+/** Connects to main, subscribes to its events and loads the first picture. Safe to call again after a failure. */
+export async function start(): Promise<void> {
+  for (const u of unsubscribers) u();
+  unsubscribers = [];
+  set({ phase: 'starting', startError: null });
+  try {
+    bridge = getBridge();
+  } catch (err) {
+    set({ phase: 'failed', startError: err instanceof Error ? err.message : "Relink's service is not available in this window." });
+    return;
+  }
+  unsubscribers = [
+    bridge.on('status', (snapshot) => set({ snapshot })),
+    bridge.on('session', (session) => set({ session })),
+    bridge.on('operation', (op) => upsertOperation(op)),
+    bridge.on('incident', (e: IncidentEventView) => announce(e.kind === 'opened' ? `New problem: ${e.summary}.` : `Resolved: ${e.summary}.`)),
+  ];
+  const [session, snapshot, operations] = await Promise.all([
+    request('session.get', {}),
+    request('status.get', {}),
+    request('operations.list', {}),
+  ]);
+  if (!session.ok) {
+    set({ phase: 'failed', startError: session.error.message });
+    return;
+  }
+  if (!snapshot.ok) {
+    set({ phase: 'failed', startError: snapshot.error.message, session: session.value });
+    return;
+  }
+  set((s) => ({
+    phase: 'ready',
+    session: session.value,
+    // An event may have raced the first request; keep whichever picture is newer.
+    snapshot: s.snapshot && s.snapshot.generatedAt > snapshot.value.generatedAt ? s.snapshot : snapshot.value,
+    operations: operations.ok ? [...operations.value].sort((a, b) => b.startedAt.localeCompare(a.startedAt)) : s.operations,
+    // Sign-ins that finished before this window opened are history (the Activity view), not news.
+    dismissed: operations.ok
+      ? new Set([...s.dismissed, ...operations.value.filter((o) => o.finishedAt !== null).map((o) => o.id)])
+      : s.dismissed,
+    onboarding: session.value.firstRun,
+  }));
+}
+
+async function refreshStatus(): Promise<void> {
+  const snapshot = await request('status.get', {});
+  if (snapshot.ok) set((s) => (s.snapshot && s.snapshot.generatedAt > snapshot.value.generatedAt ? {} : { snapshot: snapshot.value }));
+}
+
+export interface ConnectTarget {
+  appId: string;
+  staffId: string | null;
+  tenantId: string | null;
+}
+
+/** One-click reconnect (or a first connection): opens the system browser; progress arrives as events. */
+export async function connect(target: ConnectTarget): Promise<ApiResult<Operation>> {
+  const result = await request('connect.start', target);
+  if (result.ok) upsertOperation(result.value);
+  return result;
+}
+
+export async function cancelOperation(operationId: string): Promise<ApiResult<{ cancelled: boolean }>> {
+  return request('connect.cancel', { operationId });
+}
+
+export function dismissOperation(operationId: string): void {
+  set((s) => ({ dismissed: new Set([...s.dismissed, operationId]) }));
+}
+
+/** A view shows this operation in place while mounted; returns the release. */
+export function claimOperation(operationId: string): () => void {
+  const bump = (by: number) =>
+    set((s) => {
+      const claimed = new Map(s.claimed);
+      const n = (claimed.get(operationId) ?? 0) + by;
+      if (n > 0) claimed.set(operationId, n);
+      else claimed.delete(operationId);
+      return { claimed };
+    });
+  bump(1);
+  return () => bump(-1);
+}
+
+export async function runCheck(scope: { appId?: string; staffId?: string } = {}): Promise<ApiResult<PassSummaryView>> {
+  set((s) => ({ check: { ...s.check, running: true, error: null } }));
+  const result = await request('check.run', scope);
+  set((s) => ({
+    check: result.ok
+      ? { running: false, summary: result.value, error: null, at: s.snapshot?.generatedAt ?? null }
+      : { ...s.check, running: false, error: result.error.message },
+  }));
+  // The status event follows a check, but ask too so the window never shows an older picture than the answer.
+  if (result.ok) void refreshStatus();
+  return result;
+}
+
+export async function startDemo(): Promise<ApiResult<Session>> {
+  const result = await request('demo.start', {});
+  if (result.ok) {
+    set({ session: result.value, onboarding: false });
+    await refreshStatus();
+  }
+  return result;
+}
+
+/** An app was added during first run: keep the first-run flow for its Connect step, but take the new picture. */
+export async function afterAppAdded(): Promise<void> {
+  const session = await request('session.get', {});
+  if (session.ok) set({ session: session.value });
+  await refreshStatus();
+}
+
+export function finishOnboarding(): void {
+  set({ onboarding: false });
+}
+
+export function replaceSettingsInSnapshot(settings: StatusSnapshot['settings']): void {
+  set((s) => (s.snapshot ? { snapshot: { ...s.snapshot, settings } } : {}));
+}

@@ -1,0 +1,164 @@
+import type { Cause, Confidence, FixAction, Health, StaffStatus } from '../../../shared/domain.js';
+
+/**
+ * The product's words for the shared vocabulary (DESIGN.md §2 and §4), in one place so every view says the
+ * same thing. Written for an advisor, not a developer: no "grant", "token" or error codes here.
+ */
+
+export type Tone = 'ok' | 'info' | 'warn' | 'bad' | 'muted';
+
+interface HealthWords {
+  /** Full label, used in lists, counts and the organisation detail. */
+  label: string;
+  /** Short label for a grid cell. */
+  short: string;
+  /** One sentence on what it means. */
+  meaning: string;
+  tone: Tone;
+  /** Sort weight: lower needs attention sooner. */
+  rank: number;
+}
+
+export const HEALTH_WORDS: Record<Health, HealthWords> = {
+  'app-broken': {
+    label: 'App not accepted',
+    short: 'App rejected',
+    meaning: "Xero no longer accepts this app's credentials, so none of its connections work.",
+    tone: 'bad',
+    rank: 0,
+  },
+  'needs-reconnect': {
+    label: 'Needs reconnecting',
+    short: 'Needs reconnect',
+    meaning: 'The sign-in behind this connection no longer works. Someone has to approve it again in Xero.',
+    tone: 'bad',
+    rank: 1,
+  },
+  disconnected: {
+    label: 'Disconnected in organisation',
+    short: 'Disconnected',
+    meaning: 'The sign-in still works, but this organisation is no longer connected to the app.',
+    tone: 'bad',
+    rank: 2,
+  },
+  forbidden: {
+    label: 'Access refused',
+    short: 'Refused',
+    meaning: "Xero refuses some requests here: the person's role or the app's permissions are too narrow.",
+    tone: 'bad',
+    rank: 3,
+  },
+  expiring: {
+    label: 'Expiring soon',
+    short: 'Expiring',
+    meaning: 'Still working, but it ends on its own soon unless it is used or reconnected.',
+    tone: 'warn',
+    rank: 4,
+  },
+  degraded: {
+    label: 'Retrying',
+    short: 'Retrying',
+    meaning: 'Xero had a temporary problem. Relink is retrying; the connection still counts as working.',
+    tone: 'info',
+    rank: 5,
+  },
+  unverified: {
+    label: 'Not checked yet',
+    short: 'Not checked',
+    meaning: 'Relink has not been able to check this connection yet.',
+    tone: 'muted',
+    rank: 6,
+  },
+  checking: {
+    label: 'Checking',
+    short: 'Checking',
+    meaning: 'Relink is checking this connection now.',
+    tone: 'info',
+    rank: 7,
+  },
+  healthy: {
+    label: 'Healthy',
+    short: 'Healthy',
+    meaning: 'Working normally.',
+    tone: 'ok',
+    rank: 8,
+  },
+};
+
+/** Health states in the order an advisor should look at them. */
+export const HEALTH_ORDER: readonly Health[] = (Object.keys(HEALTH_WORDS) as Health[]).sort(
+  (a, b) => HEALTH_WORDS[a].rank - HEALTH_WORDS[b].rank,
+);
+
+export const CAUSE_WORDS: Record<Cause, string> = {
+  'password-changed': 'Xero password changed',
+  'staff-removed': 'Staff member lost access',
+  'app-disconnected-in-org': 'App disconnected in this organisation',
+  'refresh-token-expired': 'Unused for 60 days',
+  'token-replaced': 'Replaced by a newer connection',
+  'credentials-rotated': "App's credentials changed",
+  'app-deleted': 'App deleted in Xero',
+  'role-restricted': 'Role too narrow',
+  'scope-missing': 'Permission not approved',
+  'clock-skew': "This computer's clock is off",
+  'rate-limited': 'Xero is limiting requests',
+  'provider-outage': 'Xero is having problems',
+  network: 'Cannot reach Xero',
+  'keychain-unavailable': 'Keychain locked or missing',
+  'grant-revoked': 'Access withdrawn',
+};
+
+export const CONFIDENCE_WORDS: Record<Confidence, string> = {
+  confirmed: 'confirmed',
+  likely: 'likely',
+  possible: 'possible',
+};
+
+export const STAFF_STATUS_WORDS: Record<StaffStatus, { label: string; tone: Tone }> = {
+  active: { label: 'Active', tone: 'ok' },
+  leaving: { label: 'Leaving', tone: 'warn' },
+  removed: { label: 'Removed', tone: 'bad' },
+};
+
+export const FIX_ACTION_WORDS: Record<FixAction, string> = {
+  reconnect: 'Reconnect',
+  'reconnect-in-org': 'Reconnect in this organisation',
+  'update-app-credentials': 'Review the app',
+  wait: 'Nothing to do',
+  'check-clock': 'Check again',
+  'unlock-keychain': 'Open keychain settings',
+  none: 'Nothing to do',
+};
+
+export const KEYCHAIN_WORDS = {
+  available: { label: 'Keychain unlocked', tone: 'ok' as Tone },
+  locked: { label: 'Keychain locked', tone: 'warn' as Tone },
+  unavailable: { label: 'No keychain', tone: 'bad' as Tone },
+};
+
+/** Activity log actions the service writes today; others are shown by turning their name into words. */
+export const ACTIVITY_ACTION_WORDS: Record<string, string> = {
+  'app-added': 'App added',
+  connected: 'Connected',
+  reconnected: 'Reconnected',
+  'grant-refused': 'Xero refused a sign-in',
+  'app-credentials-rejected': "Xero rejected an app's credentials",
+  'incident-opened': 'Problem found',
+  'incident-recovered': 'Problem resolved',
+  'metadata-recovered': "Relink's records restored from the last good copy",
+  'task-failed': 'A background task failed',
+  'assess-failed': 'A health check failed',
+};
+
+export function activityActionWords(action: string): string {
+  const known = ACTIVITY_ACTION_WORDS[action];
+  if (known) return known;
+  const words = action.replace(/[.-]+/g, ' ').trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+export const ACTOR_WORDS = { engine: 'Relink', advisor: 'An advisor', cli: 'Command line' } as const;
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString()} ${n === 1 ? one : many}`;
+}

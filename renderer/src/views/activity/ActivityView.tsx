@@ -1,0 +1,153 @@
+import { useEffect, useMemo, useState } from 'react';
+import type { ActivityEntry } from '../../../../shared/domain.js';
+import { appName, compareNames, indexSnapshot, staffName } from '../../state/derive.js';
+import { request, useRelink, useSnapshot } from '../../state/store.js';
+import { Busy } from '../../ui/Status.js';
+import { ViewHeading } from '../../ui/ViewHeading.js';
+import { endOfDay, startOfDay, when } from '../../ui/format.js';
+import { ACTIVITY_ACTION_WORDS, activityActionWords, ACTOR_WORDS, plural } from '../../ui/words.js';
+
+/** What Relink and the advisors did, newest first, filtered by what, when, who and which app. */
+export function ActivityView() {
+  const snapshot = useSnapshot();
+  const index = useMemo(() => indexSnapshot(snapshot), [snapshot]);
+  const [action, setAction] = useState('');
+  const [from, setFrom] = useState('');
+  const [to, setTo] = useState('');
+  const [staffId, setStaffId] = useState('');
+  const [appId, setAppId] = useState('');
+  const [entries, setEntries] = useState<ActivityEntry[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [loading, setLoading] = useState(false);
+  const [reload, setReload] = useState(0);
+  // New incidents and recoveries are written to the log; reload when one is announced.
+  const announcement = useRelink((s) => s.announcement?.id ?? 0);
+
+  useEffect(() => {
+    let current = true;
+    setLoading(true);
+    void request('activity.list', {
+      limit: 500,
+      ...(action ? { action } : {}),
+      ...(from ? { from: startOfDay(from) } : {}),
+      ...(to ? { to: endOfDay(to) } : {}),
+      ...(staffId ? { staffId } : {}),
+      ...(appId ? { appId } : {}),
+    }).then((r) => {
+      if (!current) return;
+      setLoading(false);
+      if (r.ok) {
+        setEntries([...r.value].reverse());
+        setError(null);
+      } else {
+        setError(r.error.message);
+      }
+    });
+    return () => {
+      current = false;
+    };
+  }, [action, from, to, staffId, appId, reload, announcement]);
+
+  const actions = useMemo(() => {
+    const seen = new Set(Object.keys(ACTIVITY_ACTION_WORDS));
+    for (const e of entries ?? []) seen.add(e.action);
+    if (action) seen.add(action);
+    return [...seen].sort((a, b) => compareNames(activityActionWords(a), activityActionWords(b)));
+  }, [entries, action]);
+  const staff = [...index.staffById.values()].sort((a, b) => compareNames(a.name, b.name));
+
+  return (
+    <>
+      <ViewHeading description="Everything Relink and your team did with the firm's connections. Nothing secret is ever written here.">Activity</ViewHeading>
+      <form className="filters" aria-label="Filter activity" onSubmit={(e) => e.preventDefault()}>
+        <div className="field">
+          <label htmlFor="act-action">What happened</label>
+          <select id="act-action" value={action} onChange={(e) => setAction(e.target.value)}>
+            <option value="">Anything</option>
+            {actions.map((a) => (
+              <option key={a} value={a}>
+                {activityActionWords(a)}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="act-from">From</label>
+          <input id="act-from" type="date" value={from} max={to || undefined} onChange={(e) => setFrom(e.target.value)} />
+        </div>
+        <div className="field">
+          <label htmlFor="act-to">Until</label>
+          <input id="act-to" type="date" value={to} min={from || undefined} onChange={(e) => setTo(e.target.value)} />
+        </div>
+        <div className="field">
+          <label htmlFor="act-staff">Staff member</label>
+          <select id="act-staff" value={staffId} onChange={(e) => setStaffId(e.target.value)}>
+            <option value="">Anyone</option>
+            {staff.map((s) => (
+              <option key={s.id} value={s.id}>
+                {s.name || s.email}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor="act-app">App</label>
+          <select id="act-app" value={appId} onChange={(e) => setAppId(e.target.value)}>
+            <option value="">Any app</option>
+            {index.apps.map((a) => (
+              <option key={a.id} value={a.id}>
+                {a.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        <button type="button" className="button subtle filters-clear" onClick={() => setReload((n) => n + 1)}>
+          Refresh
+        </button>
+      </form>
+
+      <div role="status" aria-live="polite" className="result-count">
+        {loading && !entries ? <Busy text="Loading activity…" /> : entries ? `${plural(entries.length, 'entry', 'entries')}, newest first` : ''}
+      </div>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      {entries && entries.length === 0 && <p className="empty">Nothing recorded for these filters.</p>}
+      {entries && entries.length > 0 && (
+        <div className="table-wrap">
+          <table className="data-table activity-table">
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">What happened</th>
+                <th scope="col">By</th>
+                <th scope="col">App</th>
+                <th scope="col">Staff member</th>
+                <th scope="col">Details</th>
+              </tr>
+            </thead>
+            <tbody>
+              {entries.map((e, i) => (
+                <tr key={`${e.ts}-${i}`}>
+                  <td className="nowrap">{when(e.ts)}</td>
+                  <td>{activityActionWords(e.action)}</td>
+                  <td>{ACTOR_WORDS[e.actor]}</td>
+                  <td>{e.appId ? appName(index, e.appId) : ''}</td>
+                  <td>{e.staffId ? staffName(index, e.staffId) : ''}</td>
+                  <td>
+                    {e.detail}
+                    {e.tenantIds && e.tenantIds.length > 0 && (
+                      <span className="cell-sub">{plural(e.tenantIds.length, 'organisation')}</span>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}
