@@ -240,8 +240,21 @@ export const API_REQUESTS = {
   },
   /** Opens the system browser on Xero's consent page; progress arrives as `operation` events. */
   'connect.start': {
-    args: z.object({ appId: idArg, staffId: idArg.nullable(), tenantId: idArg.nullable() }).strict(),
+    args: z
+      .object({
+        appId: idArg,
+        staffId: idArg.nullable(),
+        tenantId: idArg.nullable(),
+        /** Organisations this consent is meant to bring back (reported as still missing if it does not). */
+        tenantIds: z.array(idArg).max(10_000).optional(),
+      })
+      .strict(),
     result: operationSchema,
+  },
+  /** A web app's new client secret (after it was rotated in Xero's developer portal), then a check of its connections. */
+  'apps.updateSecret': {
+    args: z.object({ appId: idArg, clientSecret: z.string().trim().min(1, 'Paste the client secret.').max(1000) }).strict(),
+    result: passSummarySchema,
   },
   'connect.cancel': { args: z.object({ operationId: idArg }).strict(), result: z.object({ cancelled: z.boolean() }).strict() },
   'operations.list': { args: empty, result: z.array(operationSchema) },

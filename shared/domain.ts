@@ -205,6 +205,8 @@ export const settingsSchema = z
     keepAliveHours: z.number().min(1).max(24 * 30),
     expiringAfterDays: z.number().int().min(1).max(59),
     notifications: z.boolean(),
+    /** Printed on audit reports a partner files (CSV and PDF). */
+    firmName: z.string().trim().min(1).max(200),
   })
   .strict();
 export type Settings = z.infer<typeof settingsSchema>;
@@ -214,6 +216,7 @@ export const DEFAULT_SETTINGS: Settings = {
   keepAliveHours: 24,
   expiringAfterDays: 45,
   notifications: true,
+  firmName: 'Your firm',
 };
 
 /** Xero's refresh tokens die after 60 days unused. */

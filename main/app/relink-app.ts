@@ -228,7 +228,7 @@ export class RelinkApp implements ApiHost, ShellHooks {
 
   // ── consents ───────────────────────────────────────────────────────────────────────────────────────
 
-  #startConnect(appId: string, staffId: string | null, tenantId: string | null): Operation {
+  #startConnect(appId: string, staffId: string | null, tenantId: string | null, tenantIds: string[]): Operation {
     const app = this.#service.findApp(appId);
     // A second press while a consent for the same app and person is open shows that one, not a new tab.
     for (const op of this.#operations.values()) {
@@ -261,6 +261,7 @@ export class RelinkApp implements ApiHost, ShellHooks {
         timeoutMs: CONSENT_TIMEOUT_MS,
         signal: op.abort.signal,
         ...(staffId ? { expectStaffId: staffId } : {}),
+        ...(tenantIds.length ? { expectTenantIds: tenantIds } : {}),
         open: async (url) => {
           update({ authorizeUrl: url });
           // If the browser does not come up, the window offers the same page as a link; keep waiting.
@@ -304,7 +305,12 @@ export class RelinkApp implements ApiHost, ShellHooks {
         if (!summary) throw new Error(`app ${added.id} missing from the status after adding it`);
         return summary;
       },
-      'connect.start': ({ appId, staffId, tenantId }) => this.#startConnect(appId, staffId, tenantId),
+      'connect.start': ({ appId, staffId, tenantId, tenantIds }) => this.#startConnect(appId, staffId, tenantId, tenantIds ?? (tenantId ? [tenantId] : [])),
+      'apps.updateSecret': async ({ appId, clientSecret }) => {
+        const summary = await this.#service.updateClientSecret(appId, clientSecret);
+        this.#statusChanged();
+        return summary;
+      },
       'connect.cancel': ({ operationId }) => {
         const op = this.#operations.get(operationId);
         if (!op || op.view.finishedAt) return { cancelled: false };

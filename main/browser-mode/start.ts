@@ -9,7 +9,8 @@ import { processIo } from '../cli/process-io.js';
 import { PROFILE_OPTIONS, resolveProfile } from '../cli/profile.js';
 import { SystemClock } from '../core/clock.js';
 import { redactSecrets } from '../core/redact.js';
-import { openInBrowser } from '../oauth/browser.js';
+import { openInBrowser, openLocalPageInBrowser } from '../oauth/browser.js';
+import { writeLaunchPage, type LaunchPage } from './launch-page.js';
 import { ThreadedKeychain } from '../secrets/threaded-keychain.js';
 import { ServiceError } from '../service/relink-service.js';
 import { ConfBackend } from '../store/document-file.js';
@@ -98,6 +99,7 @@ export async function main(argv: string[], io: Io = processIo(), rendererDir = R
   const keychain = new ThreadedKeychain();
   let app: RelinkApp | null = null;
   let server: BrowserServer | null = null;
+  let launchPage: LaunchPage | null = null;
   try {
     const appOptions: RelinkAppOptions = {
       host: 'browser',
@@ -126,7 +128,8 @@ export async function main(argv: string[], io: Io = processIo(), rendererDir = R
     server = await startBrowserServer({ host: app, rendererDir, port: options.port, log });
     io.out(`Relink is running at ${server.url} (press Ctrl+C to stop)`);
     if (!options['no-open'] && how.kind !== 'none') {
-      openInBrowser(server.url, how).catch((err: unknown) =>
+      launchPage = writeLaunchPage(dataDir, server.url);
+      openLocalPageInBrowser(launchPage.url, how).catch((err: unknown) =>
         log(`${(err as Error).message.replace(/ Check the browser setting, or copy the address instead\.$/, '')} Open the address above yourself.`),
       );
     }
@@ -142,6 +145,7 @@ export async function main(argv: string[], io: Io = processIo(), rendererDir = R
     io.err(f.message);
     return f.code;
   } finally {
+    launchPage?.remove();
     await server?.close().catch((err: unknown) => io.err(`Could not stop the window server cleanly: ${(err as Error).message}`));
     await app?.close().catch((err: unknown) => io.err(`Could not save Relink's records: ${(err as Error).message}`));
     await keychain.close();

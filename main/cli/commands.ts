@@ -1,9 +1,13 @@
+import fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { StatusSnapshot } from '../../shared/api.js';
+import type { AuditReport, ReconnectPlan, RejectedRow, TrackedImportResult } from '../../shared/workflows.js';
 import { redactSecrets } from '../core/redact.js';
 import { openInBrowser, type BrowserHow } from '../oauth/browser.js';
 import type { Explanation } from '../providers/xero/explain.js';
 import { ServiceError, type RelinkService } from '../service/relink-service.js';
+import { decodeCsvBytes } from '../workflows/tracked-import.js';
+import { day, plural } from '../workflows/world.js';
 
 /**
  * The `relink` commands. Each takes its own arguments, talks to the service and prints either plain words
@@ -42,7 +46,18 @@ Commands:
   run
   status [--json]
   explain "ERROR TEXT" [--json]
+  password-changed STAFF [--json]          record that STAFF changed their Xero password; print the plan
+  plan reconnect [--staff STAFF] [--json]  the consents that bring back every broken connection
+  audit staff STAFF [--json|--csv]         what depends on STAFF before they leave, and the verdict
+  tracked import FILE.csv [--skip-invalid] [--json]
+                                           third-party connections from a CSV file with the header
+                                           organisation,app,authorised_by,reconnect_url,notes; any invalid
+                                           row imports nothing (exit 1) unless --skip-invalid
+  tracked export                           the tracked third-party connections as CSV
+  export activity --from DATE --to DATE --csv
+                                           the activity log as CSV (dates are whole UTC days, both included)
 
+STAFF is an email or a staff id.
 Global options (or environment): --data-dir (RELINK_DATA_DIR), --keychain-service (RELINK_KEYCHAIN_SERVICE).
 Exit codes: 0 ok, 1 failure, 2 usage, 3 keychain locked or unavailable, 4 Xero unreachable, 5 not authorised.`;
 
@@ -267,4 +282,163 @@ export function failureExit(err: unknown): { code: number; message: string } {
   const e = err as Error & { reason?: string };
   if (e?.name === 'BrowserOpenError') return { code: EXIT.usage, message: e.message };
   return { code: EXIT.failure, message: `Relink stopped on an unexpected error: ${e?.message ?? String(err)}` };
+}
+
+// ── firm workflows (issue 5) ────────────────────────────────────────────────────────────────────────
+
+/** CSV on a terminal: LF line ends throughout (`io.out` ends the last line itself), no byte order mark. */
+const CLI_CSV = { lineEnding: 'lf' } as const;
+const csvOut = (csv: string) => redactSecrets(csv).replace(/\n$/, '');
+
+function humanPlan(plan: ReconnectPlan): string {
+  const lines: string[] = [];
+  const scope = plan.staff ? ` for ${plan.staff.name}${plan.staff.email && plan.staff.email !== plan.staff.name ? ` (${plan.staff.email})` : ''}` : '';
+  const t = plan.totals;
+  if (t.consents === 0 && t.tracked === 0) {
+    lines.push(`Nothing needs reconnecting${scope}.`);
+  } else {
+    lines.push(
+      `Reconnect plan${scope}: ${plural(t.consents, 'consent')} for ${plural(t.organisations, 'organisation')} across ${plural(t.apps, 'app')}` +
+        (t.tracked ? `, then ${plural(t.tracked, 'third-party app')} to reconnect in their own settings.` : '.'),
+    );
+  }
+  for (const trigger of plan.triggers) lines.push(`Why: ${trigger.kind === 'declared' ? trigger.summary : `${trigger.summary} (noticed ${day(trigger.at)})`}`);
+  if (plan.consents.length) {
+    lines.push('', 'Consents:');
+    plan.consents.forEach((c, i) => {
+      const what = c.multiOrgConsent ? `one consent for ${plural(c.orgIds.length, 'organisation')}` : c.organisations[0]?.name ?? c.orgIds[0];
+      lines.push(`${String(i + 1).padStart(3)}. ${c.appName} as ${c.staffName} — ${what}`, `     ${c.instruction}`);
+    });
+  }
+  if (plan.tracked.length) {
+    lines.push('', 'Third-party apps to reconnect in their own settings:');
+    for (const x of plan.tracked) {
+      lines.push(`  [ ] ${x.app} — ${x.organisation}${x.reconnectUrl ? ` — ${x.reconnectUrl}` : ''}`);
+    }
+  }
+  if (plan.notes.length) {
+    lines.push('', 'Not in this plan:');
+    for (const n of plan.notes) lines.push(`  - ${n}`);
+  }
+  if (plan.consents.length) lines.push('', "Give the consents in Relink's window (Bulk reconnect), which checks each one as it comes back.");
+  return lines.join('\n');
+}
+
+export async function passwordChanged(service: RelinkService, args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, { json: { type: 'boolean', default: false } }, 1);
+  const staff = positionals[0];
+  if (!staff) throw new UsageError('password-changed needs the staff member: relink password-changed jane@firm.example');
+  const plan = await service.declarePasswordChanged(staff);
+  print(io, values.json, plan, () => {
+    const who = plan.staff ? plan.staff.name : staff;
+    return [`Recorded: ${who}'s Xero password changed. Every connection they authorised needs their approval again.`, '', humanPlan(plan)].join('\n');
+  });
+  return EXIT.ok;
+}
+
+export function planReconnect(service: RelinkService, args: string[], io: Io): number {
+  const { values } = parse(args, { staff: { type: 'string' }, json: { type: 'boolean', default: false } });
+  const plan = service.planReconnect(values.staff ? { staff: values.staff } : {});
+  print(io, values.json, plan, () => humanPlan(plan));
+  return EXIT.ok;
+}
+
+function humanAudit(a: AuditReport): string {
+  const name = (r: { name: string; email: string }) => `${r.name}${r.email && r.email !== r.name ? ` (${r.email})` : ''}`;
+  const lines = [
+    `Offboarding audit: ${name(a.staff)}, ${a.staff.status} — ${a.firmName}, ${day(a.generatedAt)}`,
+    `Taking over: ${a.target ? name(a.target) : 'not chosen yet'}`,
+    a.verdict === 'safe-to-remove'
+      ? `Verdict: SAFE TO REMOVE — nothing depends on ${a.staff.name} any more (${a.progress.moved} of ${a.progress.total} moved).`
+      : `Verdict: NOT SAFE to remove — ${plural(a.progress.remaining, 'dependency', 'dependencies')} remain (${a.progress.moved} of ${a.progress.total} moved).`,
+  ];
+  const moved = (x: { state: string; movedTo: { name: string } | null; movedAt: string | null }) =>
+    x.state === 'moved' ? `moved${x.movedTo ? ` to ${x.movedTo.name}` : ''}${x.movedAt ? ` on ${day(x.movedAt)}` : ''}` : 'depends on them';
+  lines.push('', `Connections through their approvals (${a.connections.length}):`);
+  if (!a.connections.length) lines.push('  none');
+  for (const c of a.connections) lines.push(`  ${c.appName} — ${c.organisation} — ${c.health} — ${moved(c)}`);
+  lines.push('', `Apps they created in Xero's developer portal (${a.appsCreated.length}):`);
+  if (!a.appsCreated.length) lines.push('  none');
+  for (const x of a.appsCreated) {
+    lines.push(`  ${x.appName} — ${plural(x.organisations, 'organisation')} — ${x.state === 'moved' ? `${x.how ?? 'done'}${x.movedAt ? ` on ${day(x.movedAt)}` : ''}` : 'depends on them'}`);
+    if (x.state === 'depends') lines.push(`    ${x.guidance}`);
+  }
+  lines.push('', `Third-party connections they authorised (${a.tracked.length}):`);
+  if (!a.tracked.length) lines.push('  none');
+  for (const t of a.tracked) lines.push(`  ${t.app} — ${t.organisation} — ${t.health} — ${moved(t)}`);
+  if (a.reasons.length) {
+    lines.push('', 'What still depends on them:');
+    for (const r of a.reasons) lines.push(`  - ${r}`);
+  }
+  if (a.warnings.length) {
+    lines.push('', 'Warnings:');
+    for (const w of a.warnings) lines.push(`  - ${day(w.at)}: ${w.message}`);
+  }
+  return lines.join('\n');
+}
+
+export function auditStaff(service: RelinkService, args: string[], io: Io): number {
+  const { values, positionals } = parse(args, { json: { type: 'boolean', default: false }, csv: { type: 'boolean', default: false } }, 1);
+  const staff = positionals[0];
+  if (!staff) throw new UsageError('audit staff needs the staff member: relink audit staff jane@firm.example');
+  if (values.json && values.csv) throw new UsageError('Choose one of --json and --csv.');
+  if (values.csv) {
+    io.out(csvOut(service.auditCsv(staff, CLI_CSV)));
+    return EXIT.ok;
+  }
+  const audit = service.auditStaff(staff);
+  print(io, values.json, audit, () => humanAudit(audit));
+  return EXIT.ok;
+}
+
+const rowLabel = (r: { line: number; row: number }) => (r.row === r.line ? `line ${r.line}` : `line ${r.line} (row ${r.row})`);
+
+function rejectedLines(rows: RejectedRow[]): string[] {
+  return rows.map((r) => `  ${rowLabel(r)}: ${r.reasons.join('; ')}`);
+}
+
+export async function trackedImport(service: RelinkService, args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, { 'skip-invalid': { type: 'boolean', default: false }, json: { type: 'boolean', default: false } }, 1);
+  const file = positionals[0];
+  if (!file) throw new UsageError('tracked import needs the CSV file: relink tracked import inventory.csv');
+  let bytes: Buffer;
+  try {
+    bytes = await fs.promises.readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      code === 'ENOENT' ? `There is no file ${file}.` : code === 'EISDIR' ? `${file} is a folder, not a CSV file.` : `Could not read ${file}: ${(err as Error).message}`,
+    );
+  }
+  const decoded = decodeCsvBytes(bytes);
+  let result: TrackedImportResult;
+  if (!decoded.ok) {
+    result = { fileError: decoded.reason, accepted: [], rejected: [], rows: 0, committed: false, imported: [], skipped: 0, message: `Nothing was imported. ${decoded.reason}` };
+  } else {
+    result = await service.importTracked(decoded.text, { skipInvalid: values['skip-invalid'] });
+  }
+  if (values.json) {
+    print(io, true, result, () => '');
+  } else if (!result.committed) {
+    io.err(redactSecrets([result.message, ...(result.rejected.length ? ['', 'Rows with problems:', ...rejectedLines(result.rejected)] : [])].join('\n')));
+  } else {
+    const lines = [result.message];
+    if (result.rejected.length) lines.push('', 'Skipped rows:', ...rejectedLines(result.rejected));
+    io.out(redactSecrets(lines.join('\n')));
+  }
+  return result.committed ? EXIT.ok : EXIT.failure;
+}
+
+export function trackedExport(service: RelinkService, args: string[], io: Io): number {
+  parse(args, {});
+  io.out(csvOut(service.exportTrackedCsv(CLI_CSV)));
+  return EXIT.ok;
+}
+
+export async function exportActivity(service: RelinkService, args: string[], io: Io): Promise<number> {
+  const { values } = parse(args, { from: { type: 'string' }, to: { type: 'string' }, csv: { type: 'boolean', default: false } });
+  if (!values.from || !values.to) throw new UsageError('export activity needs --from and --to: relink export activity --from 2026-03-01 --to 2026-03-31 --csv');
+  // CSV is the only format; --csv is accepted so scripts can say what they expect.
+  io.out(csvOut(await service.exportActivityCsv({ from: values.from, to: values.to }, CLI_CSV)));
+  return EXIT.ok;
 }

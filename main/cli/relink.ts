@@ -72,6 +72,16 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         return await commands.appsAdd(service, args.slice(1), io);
       case 'apps list':
         return commands.appsList(service, args.slice(1), io);
+      case 'plan reconnect':
+        return commands.planReconnect(service, args.slice(1), io);
+      case 'audit staff':
+        return commands.auditStaff(service, args.slice(1), io);
+      case 'tracked import':
+        return await commands.trackedImport(service, args.slice(1), io);
+      case 'tracked export':
+        return commands.trackedExport(service, args.slice(1), io);
+      case 'export activity':
+        return await commands.exportActivity(service, args.slice(1), io);
     }
     switch (command) {
       case 'connect':
@@ -82,6 +92,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         return await commands.run(service, args, io);
       case 'status':
         return commands.status(service, args, io);
+      case 'password-changed':
+        return await commands.passwordChanged(service, args, io);
       default:
         throw new UsageError(`Unknown command "${rest.join(' ')}".`);
     }

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /**
  * Opens the authorize URL in the user's own browser (RFC 8252 §8.12: never an embedded window). The adapter
@@ -120,6 +122,32 @@ export interface OpenOptions {
 /** Opens `url` as `how` says. Rejects with a BrowserOpenError that says what went wrong. */
 export async function openInBrowser(url: string, how: BrowserHow, opts: OpenOptions = {}): Promise<void> {
   const safe = assertOpenableUrl(url);
+  if (how.kind === 'none') {
+    how.print(safe);
+    return;
+  }
+  const { program, args } = how.kind === 'system' ? systemOpener() : (() => {
+    const [first, ...rest] = splitCommand(how.command);
+    return { program: first!, args: rest };
+  })();
+  await launch(program, [...args, safe], opts.settleMs ?? 1_500);
+}
+
+/**
+ * Opens a page Relink wrote on this computer (browser mode's launch page). Only `file:` URLs of an existing
+ * regular file; `assertOpenableUrl` keeps refusing `file:` everywhere else (sign-in and help links).
+ */
+export async function openLocalPageInBrowser(fileUrl: string, how: BrowserHow, opts: OpenOptions = {}): Promise<void> {
+  let file: string;
+  try {
+    file = fileURLToPath(fileUrl);
+  } catch {
+    throw new BrowserOpenError('refused-url', 'Relink will only open a page of its own on this computer here.');
+  }
+  if (!fs.statSync(file, { throwIfNoEntry: false })?.isFile()) {
+    throw new BrowserOpenError('refused-url', 'Relink will only open a page of its own on this computer here.');
+  }
+  const safe = pathToFileURL(file).href;
   if (how.kind === 'none') {
     how.print(safe);
     return;

@@ -190,6 +190,10 @@ export class GrantLock {
           stale: this.#stale,
           update: this.#update,
           retries: 0,
+          // The lock is the directory `<target>.lock`, created with mkdir, which excludes other processes on
+          // the same physical folder whatever path they reach it by; resolving symlinks first (the default)
+          // only cost an lstat per path component on every refresh.
+          realpath: false,
           onCompromised: (err) => {
             if (!controller.signal.aborted) controller.abort(new GrantLockCompromisedError(grantId, err));
           },

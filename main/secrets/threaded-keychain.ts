@@ -30,6 +30,7 @@ require('node:v8').setFlagsFromString('--expose-gc');
 const collect = require('node:vm').runInNewContext('gc');
 const CALLS_PER_COLLECTION = ${CALLS_PER_COLLECTION};
 let calls = 0;
+parentPort.postMessage({ ready: true });
 parentPort.on('message', async ({ id, op, service, account, value }) => {
   try {
     const entry = new AsyncEntry(service, account, options);
@@ -54,6 +55,8 @@ export class ThreadedKeychain implements Keychain {
   readonly #workers: Worker[] = [];
   readonly #pending = new Map<number, { resolve: (r: Reply) => void; op: Op; account: string }>();
   readonly #load: number[] = [];
+  /** Resolved when each worker has finished starting (or exited). */
+  readonly #ready: Promise<void>[] = [];
   #next = 1;
   #closed = false;
 
@@ -66,7 +69,11 @@ export class ThreadedKeychain implements Keychain {
     for (let i = 0; i < size; i++) {
       const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { modulePath } });
       worker.unref();
-      worker.on('message', (reply: Reply) => {
+      let ready!: () => void;
+      this.#ready.push(new Promise<void>((resolve) => (ready = resolve)));
+      worker.once('exit', () => ready());
+      worker.on('message', (reply: Reply | { ready: true }) => {
+        if ('ready' in reply) return ready();
         const waiter = this.#pending.get(reply.id);
         this.#pending.delete(reply.id);
         this.#load[i]! -= 1;
@@ -99,6 +106,9 @@ export class ThreadedKeychain implements Keychain {
     this.#closed = true;
     const deadline = Date.now() + timeoutMs;
     while (this.#pending.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    // Nor while a worker is still starting: V8 then reports the interrupted start-up (installing the gc
+    // extension) with a crash dump on stdout, which would land in the middle of a CLI's output.
+    await Promise.race([Promise.all(this.#ready), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())]);
     await Promise.all(this.#workers.map((w) => w.terminate()));
   }
 

@@ -99,8 +99,15 @@ export function applyListing(doc: MetadataDocument, grantId: string, listed: Lis
       lastApiFailure: existing?.grantId === grantId ? existing.lastApiFailure : null,
     };
   }
+  const listedTenants = new Set(listed.map((l) => l.tenantId));
   for (const c of Object.values(doc.connections)) {
     if (c.grantId !== grantId || seen.has(c.id)) continue;
+    if (listedTenants.has(c.tenantId)) {
+      // The organisation is back under a new connection id (a reconnect makes a new connection): the old
+      // record is history, not a second, still-missing connection.
+      delete doc.connections[c.id];
+      continue;
+    }
     if (c.present) {
       c.present = false;
       c.missingSince = when;

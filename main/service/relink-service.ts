@@ -32,6 +32,20 @@ import { createFileLock } from '../store/file-lock.js';
 import { MetadataStore, type RecoveryEvent } from '../store/metadata-store.js';
 import { RefreshJournal } from '../store/refresh-journal.js';
 import { applyListing, MetadataEngineStore } from './metadata-engine-store.js';
+import type { StaffMember } from '../../shared/domain.js';
+import type {
+  AuditReport,
+  OffboardingMoveResult,
+  PlanStepResult,
+  ReconnectPlan,
+  ReconnectRunView,
+  TrackedImportPreview,
+  TrackedImportResult,
+  TrackedInput,
+  TrackedView,
+} from '../../shared/workflows.js';
+import type { CsvOptions } from '../workflows/csv.js';
+import { FirmWorkflows, type WorkflowConnectOptions } from '../workflows/workflow-service.js';
 
 /**
  * Relink's service: one object that owns the state and implements what the hosts (CLI, Electron, browser
@@ -73,6 +87,8 @@ export interface ConnectOptions {
   signal?: AbortSignal;
   /** For a reconnect: who is expected to approve (a warning is given if someone else does). */
   expectStaffId?: string;
+  /** Organisations this consent should bring back; any Xero does not list afterwards are reported missing. */
+  expectTenantIds?: string[];
   /** Told when the approval has arrived and Relink is reading what Xero connected. */
   onVerifying?: () => void;
 }
@@ -301,6 +317,10 @@ export class RelinkService {
         .filter((c) => c.grantId === grantId)
         .map((c) => [c.tenantId, doc.organisations[c.tenantId]?.name ?? c.tenantId] as const),
     );
+    // Organisations the advisor meant to bring back through this consent (e.g. another advisor taking over a
+    // removed colleague's clients) count as expected too.
+    const expected = new Map(before);
+    for (const t of options.expectTenantIds ?? []) if (!expected.has(t)) expected.set(t, doc.organisations[t]?.name ?? t);
     const now = isoNow(this.opts.clock);
     await this.store.update(
       (d) => {
@@ -337,12 +357,14 @@ export class RelinkService {
       staff: { id: staffId, email, name },
       connected: listed.filter((c) => !before.has(c.tenantId) && tickedIds.has(c.tenantId)).map((c) => ({ tenantId: c.tenantId, name: c.tenantName ?? c.tenantId })),
       reconnected: [...before].filter(([t]) => reachable.has(t)).map(([tenantId]) => ({ tenantId, name: reachable.get(tenantId)! })),
-      stillMissing: [...before]
+      stillMissing: [...expected]
         .filter(([t]) => !reachable.has(t))
         .map(([tenantId, orgName]) => ({
           tenantId,
           name: orgName,
-          reason: app.multiOrgConsent
+          reason: !before.has(tenantId)
+            ? `Not connected by this approval: ${name} may have no access to ${orgName} in Xero, or did not tick it on the consent page. Reconnect as someone who has access, and tick it.`
+            : app.multiOrgConsent
             ? 'Not ticked on the consent page, so Xero did not connect it. Reconnect and tick it.'
             : `${app.name} connects one organisation per approval: reconnect again and choose ${orgName}.`,
         })),
@@ -353,7 +375,7 @@ export class RelinkService {
     };
     if (!all.ok) {
       report.stillMissing.push(
-        ...[...before].map(([tenantId, orgName]) => ({ tenantId, name: orgName, reason: `Could not read Xero's connections (${all.failure.detail}); check again later.` })),
+        ...[...expected].map(([tenantId, orgName]) => ({ tenantId, name: orgName, reason: `Could not read Xero's connections (${all.failure.detail}); check again later.` })),
       );
     }
     await this.#log(this.opts.actor, existing ? 'reconnected' : 'connected', {
@@ -366,6 +388,36 @@ export class RelinkService {
     this.#engine.watch(grantId);
     await this.assess();
     return connectReportSchema.parse(report);
+  }
+
+  /**
+   * A web app's new client secret, after someone generated one in Xero's developer portal (the old one stops
+   * working at once). Connections refused with `invalid_client` are given another try and checked now.
+   */
+  async updateClientSecret(appRef: string, clientSecret: string): Promise<PassSummary> {
+    const app = this.findApp(appRef);
+    if (app.authType !== 'web') {
+      throw new ServiceError('usage', `${app.name} signs in with PKCE and has no client secret; nothing to update.`);
+    }
+    const secret = clientSecret.trim();
+    if (!secret) throw new ServiceError('usage', 'Paste the client secret from Xero\'s developer portal (your app → Configuration).');
+    this.#requireKeychainAvailable();
+    await this.#requireKeychain(() => this.vault.saveClientSecret(app.id, secret));
+    this.#clients.delete(app.id);
+    const now = isoNow(this.opts.clock);
+    const rejected = Object.values(this.store.peek().grants).filter((g) => g.appId === app.id && g.state === 'app-rejected').map((g) => g.id);
+    await this.store.update(
+      (d) => {
+        for (const id of rejected) {
+          const g = d.grants[id];
+          if (g) Object.assign(g, { state: 'active', stateSince: now });
+        }
+      },
+      { durable: true },
+    );
+    await this.#log(this.opts.actor, 'app-credentials-updated', { appId: app.id, detail: `${rejected.length} connection sign-ins retried` });
+    for (const id of rejected) this.#engine.watch(id);
+    return this.check({ app: app.id });
   }
 
   // ── checking and running ───────────────────────────────────────────────────────────────────────────
@@ -663,6 +715,140 @@ export class RelinkService {
     } catch {
       // The activity log is a record, not a dependency: failing to append never stops the engine.
     }
+  }
+
+  // ══ Firm workflows (issue 5) ═══════════════════════════════════════════════════════════════════════
+  // Bulk reconnect after a password change, the tracked third-party inventory, the staff offboarding audit and
+  // the reports. The logic lives in main/workflows (FirmWorkflows, pure modules underneath); these methods are
+  // the service's face for the hosts. STAFF arguments take an email or a staff id.
+
+  #firmWorkflows: FirmWorkflows | null = null;
+
+  get #workflows(): FirmWorkflows {
+    this.#firmWorkflows ??= new FirmWorkflows({
+      store: this.store,
+      activity: this.activity,
+      clock: this.opts.clock,
+      actor: this.opts.actor,
+      status: () => this.status(),
+      connect: (appId, options) => this.connect(appId, options),
+      error: (code, message) => new ServiceError(code, message),
+    });
+    return this.#firmWorkflows;
+  }
+
+  /** "Jane changed her Xero password": recorded and logged; returns the reconnect plan for her. */
+  declarePasswordChanged(staffRef: string): Promise<ReconnectPlan> {
+    return this.#workflows.declarePasswordChanged(staffRef);
+  }
+
+  /** The consents that bring back every broken connection (or one staff member's), and the tracked checklist. */
+  planReconnect(filter: { staff?: string } = {}): ReconnectPlan {
+    return this.#workflows.planReconnect(filter);
+  }
+
+  /** Persists the plan as a run to work through (or returns the unfinished run for the same scope). */
+  startReconnectRun(filter: { staff?: string } = {}): Promise<ReconnectRunView> {
+    return this.#workflows.startReconnectRun(filter);
+  }
+
+  reconnectRuns(): ReconnectRunView[] {
+    return this.#workflows.reconnectRuns();
+  }
+
+  reconnectRun(runId: string): ReconnectRunView {
+    return this.#workflows.reconnectRun(runId);
+  }
+
+  /** One consent of a run (the next queued one, or `itemId`), opened with `opener`, then verified and recorded. */
+  runNextPlanItem(runId: string, opener: WorkflowConnectOptions, opts: { itemId?: string } = {}): Promise<PlanStepResult> {
+    return this.#workflows.runNextPlanItem(runId, opener, opts);
+  }
+
+  skipPlanItem(runId: string, itemId: string, reason?: string): Promise<ReconnectRunView> {
+    return this.#workflows.skipPlanItem(runId, itemId, reason);
+  }
+
+  pauseReconnectRun(runId: string): Promise<ReconnectRunView> {
+    return this.#workflows.pauseReconnectRun(runId);
+  }
+
+  resumeReconnectRun(runId: string): Promise<ReconnectRunView> {
+    return this.#workflows.resumeReconnectRun(runId);
+  }
+
+  cancelReconnectRun(runId: string): Promise<ReconnectRunView> {
+    return this.#workflows.cancelReconnectRun(runId);
+  }
+
+  trackedConnections(): TrackedView[] {
+    return this.#workflows.trackedConnections();
+  }
+
+  addTracked(input: TrackedInput): Promise<TrackedView> {
+    return this.#workflows.addTracked(input);
+  }
+
+  removeTracked(id: string): Promise<void> {
+    return this.#workflows.removeTracked(id);
+  }
+
+  /** Checks every row of a CSV file and says which would be imported and which not, and why; writes nothing. */
+  previewTrackedImport(csv: string): TrackedImportPreview {
+    return this.#workflows.previewTrackedImport(csv);
+  }
+
+  /** All rows or none, unless `skipInvalid` (then the valid rows, and the others reported as skipped). */
+  importTracked(csv: string, opts: { skipInvalid?: boolean } = {}): Promise<TrackedImportResult> {
+    return this.#workflows.importTracked(csv, opts);
+  }
+
+  exportTrackedCsv(opts: CsvOptions = {}): string {
+    return this.#workflows.exportTrackedCsv(opts);
+  }
+
+  confirmTrackedReconnected(id: string): Promise<TrackedView> {
+    return this.#workflows.confirmTrackedReconnected(id);
+  }
+
+  moveTracked(id: string, toStaffRef: string): Promise<TrackedView> {
+    return this.#workflows.moveTracked(id, toStaffRef);
+  }
+
+  auditStaff(staffRef: string): AuditReport {
+    return this.#workflows.auditStaff(staffRef);
+  }
+
+  /** Marks a staff member leaving, removed, or active again (leaving flags what they authorised). */
+  setStaffStatus(staffRef: string, status: StaffMember['status']): Promise<StaffMember> {
+    return this.#workflows.setStaffStatus(staffRef, status);
+  }
+
+  setOffboardingTarget(staffRef: string, targetRef: string): Promise<AuditReport> {
+    return this.#workflows.setOffboardingTarget(staffRef, targetRef);
+  }
+
+  /** Reconnects one app's connections (one organisation, without multi-org consent) as the chosen advisor. */
+  runOffboardingMove(staffRef: string, step: { appId: string; tenantId?: string }, opener: WorkflowConnectOptions): Promise<OffboardingMoveResult> {
+    return this.#workflows.runOffboardingMove(staffRef, step, opener);
+  }
+
+  markCreatedAppMoved(staffRef: string, appRef: string, opts: { how: 'transferred' | 'recreated'; note?: string }): Promise<AuditReport> {
+    return this.#workflows.markCreatedAppMoved(staffRef, appRef, opts);
+  }
+
+  auditCsv(staffRef: string, opts: CsvOptions = {}): string {
+    return this.#workflows.auditCsv(staffRef, opts);
+  }
+
+  /** A complete printable HTML document of the audit (for printToPDF). */
+  auditHtml(staffRef: string): string {
+    return this.#workflows.auditHtml(staffRef);
+  }
+
+  /** The activity log as CSV: dates are whole UTC days, both inclusive; full timestamps: from inclusive, to exclusive. */
+  exportActivityCsv(range: { from: string; to: string }, opts: CsvOptions = {}): Promise<string> {
+    return this.#workflows.exportActivityCsv(range, opts);
   }
 }
 

@@ -9,6 +9,7 @@ import {
   settingsSchema,
   staffSchema,
 } from '../../shared/domain.js';
+import { offboardingSchema, passwordChangeSchema, reconnectRunSchema, trackedConnectionSchema } from '../../shared/workflows.js';
 
 /**
  * The metadata document: everything Relink knows except secrets, in one JSON file (relink.json). Collections
@@ -18,7 +19,7 @@ import {
  * `revision` counts writes. The store compares it after re-reading the file under the cross-process lock to
  * know whether another process wrote since this one last read (metadata-store.ts).
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** A record whose keys must equal each value's own id, so a lookup by key never finds a different item. */
 function keyedBy<T extends z.ZodType>(item: T, idOf: (value: z.infer<T>) => string) {
@@ -42,6 +43,12 @@ export const metadataSchema = z
     connections: keyedBy(connectionSchema, (c) => c.id),
     incidents: keyedBy(incidentSchema, (i) => i.id),
     settings: settingsSchema,
+    // Since v2 (issue 5, firm workflows): the third-party inventory, declared password changes, reconnect
+    // plans being worked through, and offboarding records (keyed by the leaving staff member's id).
+    tracked: keyedBy(trackedConnectionSchema, (t) => t.id),
+    passwordChanges: keyedBy(passwordChangeSchema, (p) => p.id),
+    reconnectRuns: keyedBy(reconnectRunSchema, (r) => r.id),
+    offboardings: keyedBy(offboardingSchema, (o) => o.staffId),
   })
   .strict();
 export type MetadataDocument = z.infer<typeof metadataSchema>;
@@ -63,6 +70,10 @@ export function emptyMetadata(): MetadataDocument {
     connections: {},
     incidents: {},
     settings: { ...DEFAULT_SETTINGS },
+    tracked: {},
+    passwordChanges: {},
+    reconnectRuns: {},
+    offboardings: {},
   };
 }
 
@@ -124,6 +135,23 @@ export const migrations: Readonly<Record<number, Migration>> = {
       settings: { ...DEFAULT_SETTINGS, ...settings },
     };
   },
+  /**
+   * v1 → v2: the firm workflows' collections start empty and settings gain `firmName`. Everything else is kept
+   * as it is (an older Relink reading the file refuses it as newer rather than dropping these collections).
+   */
+  1: (doc) => {
+    const settings = doc.settings && typeof doc.settings === 'object' ? (doc.settings as Record<string, unknown>) : {};
+    const keep = (key: string) => (doc[key] && typeof doc[key] === 'object' && !Array.isArray(doc[key]) ? doc[key] : {});
+    return {
+      ...doc,
+      schemaVersion: 2,
+      settings: { firmName: DEFAULT_SETTINGS.firmName, ...settings },
+      tracked: keep('tracked'),
+      passwordChanges: keep('passwordChanges'),
+      reconnectRuns: keep('reconnectRuns'),
+      offboardings: keep('offboardings'),
+    };
+  },
 };
 
 /** The schema version of a raw document, or null when it is not recognisably ours. */
@@ -169,8 +197,8 @@ export function validateMetadata(doc: unknown): MetadataDocument {
   return parsed.data;
 }
 
-/** Everything but the two bulk collections, which a light validation copies instead of re-checking. */
-const lightSchema = metadataSchema.omit({ connections: true, organisations: true });
+/** Everything but the bulk collections, which a light validation copies instead of re-checking. */
+const lightSchema = metadataSchema.omit({ connections: true, organisations: true, tracked: true });
 
 /**
  * The cheap check used between full validations: every small collection (apps, staff, grants, incidents,
@@ -180,7 +208,9 @@ const lightSchema = metadataSchema.omit({ connections: true, organisations: true
  * cannot afford on every coalesced write; the store still runs one regularly and on every load.
  */
 export function validateMetadataLight(doc: MetadataDocument): MetadataDocument {
-  const { connections, organisations, ...small } = doc;
+  // The third-party inventory can also run to thousands of entries; it is written only by code that validates
+  // each entry first (main/workflows), and copied whole here because entries hold an array (their history).
+  const { connections, organisations, tracked, ...small } = doc;
   const parsed = lightSchema.safeParse(small);
   if (!parsed.success) throw new InvalidMetadataError(summariseIssues(parsed.error));
   const copy = <T extends object>(records: Record<string, T>): Record<string, T> => {
@@ -188,7 +218,12 @@ export function validateMetadataLight(doc: MetadataDocument): MetadataDocument {
     for (const [k, v] of Object.entries(records)) out[k] = { ...v };
     return out;
   };
-  return { ...parsed.data, connections: copy(connections), organisations: copy(organisations) } as MetadataDocument;
+  return {
+    ...parsed.data,
+    connections: copy(connections),
+    organisations: copy(organisations),
+    tracked: structuredClone(tracked),
+  } as MetadataDocument;
 }
 
 /** Where and what, never the offending values (a damaged file could hold anything). */

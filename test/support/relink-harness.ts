@@ -103,7 +103,7 @@ export interface Harness {
   /** Adds the sandbox app to the service (web apps with their secret). */
   addApp(service: RelinkService, app: SandboxApp, extra?: { scopes?: string[]; multiOrgConsent?: boolean; name?: string; createdBy?: string }): Promise<App>;
   /** Arranges a consent in the sandbox and runs Relink's connect through the headless browser. */
-  connect(service: RelinkService, app: App, userId: string, tenantIds: string[], opts?: { expectStaffId?: string }): Promise<ConnectReport>;
+  connect(service: RelinkService, app: App, userId: string, tenantIds: string[], opts?: { expectStaffId?: string; expectTenantIds?: string[] }): Promise<ConnectReport>;
   /** Authorization codes that reached Relink's loopback callback. */
   readonly codes: string[];
   /** Closes every service it opened, deletes the keychain entries and the data folder. */
@@ -165,6 +165,7 @@ export function createHarness(sb: TestSandbox, base: { keychain?: Keychain; cloc
         },
         timeoutMs: 10_000,
         ...(opts.expectStaffId ? { expectStaffId: opts.expectStaffId } : {}),
+        ...(opts.expectTenantIds ? { expectTenantIds: opts.expectTenantIds } : {}),
       });
       accounts.add(`grant:${report.grantId}`);
       return report;

@@ -172,6 +172,15 @@ export interface ConnectTarget {
   appId: string;
   staffId: string | null;
   tenantId: string | null;
+  /** Organisations the consent should bring back, so the result can say which did not. */
+  tenantIds?: string[];
+}
+
+/** A web app's new client secret; main stores it in the keychain and checks the app's connections. */
+export async function updateAppSecret(appId: string, clientSecret: string): Promise<ApiResult<PassSummaryView>> {
+  const result = await request('apps.updateSecret', { appId, clientSecret });
+  if (result.ok) void refreshStatus();
+  return result;
 }
 
 /** One-click reconnect (or a first connection): opens the system browser; progress arrives as events. */

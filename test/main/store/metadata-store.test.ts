@@ -9,7 +9,7 @@ import { SystemClock } from '../../../main/core/clock.js';
 import { ConfBackend } from '../../../main/store/document-file.js';
 import { createFileLock, type FileLock } from '../../../main/store/file-lock.js';
 import { MetadataStore, type RecoveryEvent } from '../../../main/store/metadata-store.js';
-import { InvalidMetadataError, NewerSchemaError, emptyMetadata, type MetadataDocument } from '../../../main/store/schema.js';
+import { InvalidMetadataError, NewerSchemaError, SCHEMA_VERSION, emptyMetadata, type MetadataDocument } from '../../../main/store/schema.js';
 
 const repo = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const AT = '2026-03-01T09:00:00.000Z';
@@ -463,12 +463,12 @@ console.log('done');`,
     });
 
     it('refuses a file from a newer schema version and never overwrites it', async () => {
-      const future = JSON.stringify({ schemaVersion: 2, revision: 7, somethingNew: { a: 1 } });
+      const future = JSON.stringify({ schemaVersion: SCHEMA_VERSION + 1, revision: 7, somethingNew: { a: 1 } });
       fs.writeFileSync(path.join(dir, 'relink.json'), future);
       const store = new MetadataStore(new TestBackend(dir), new SystemClock(), lock);
       const error = await store.open().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(NewerSchemaError);
-      expect((error as Error).message).toMatch(/newer version of Relink.*schema 2.*did not change the file/);
+      expect((error as Error).message).toMatch(new RegExp(`newer version of Relink.*schema ${SCHEMA_VERSION + 1}.*did not change the file`));
       expect(fs.readFileSync(path.join(dir, 'relink.json'), 'utf8')).toBe(future);
       expect(fs.readdirSync(dir).filter((f) => f.includes('corrupt'))).toEqual([]);
     });
@@ -478,7 +478,7 @@ console.log('done');`,
       await store.update((d) => {
         d.grants.g1 = grant('g1');
       }, { durable: true });
-      const future = JSON.stringify({ schemaVersion: 2, revision: 99 });
+      const future = JSON.stringify({ schemaVersion: SCHEMA_VERSION + 1, revision: 99 });
       fs.writeFileSync(path.join(dir, 'relink.json'), future);
       const writes = backend.writes;
       await expect(
@@ -492,7 +492,7 @@ console.log('done');`,
       expect(fs.readFileSync(path.join(dir, 'relink.json'), 'utf8')).toBe(future);
     });
 
-    it('migrates a v0 document (arrays, no schemaVersion) to v1 and writes v1 with the next update', async () => {
+    it('migrates a v0 document (arrays, no schemaVersion) to the current version and writes it with the next update', async () => {
       const v0 = {
         apps: [],
         staff: [{ id: 'staff-jane', email: 'jane@harbourfinch.example', name: 'Jane Doe', status: 'active', firstSeenAt: AT }],
@@ -505,7 +505,7 @@ console.log('done');`,
       const { store, result } = await openStore();
       expect(result).toMatchObject({ source: 'file', fromVersion: 0, recovery: null });
       const doc = store.get();
-      expect(doc.schemaVersion).toBe(1);
+      expect(doc.schemaVersion).toBe(SCHEMA_VERSION);
       expect(doc.staff['staff-jane']?.name).toBe('Jane Doe');
       expect(doc.organisations['t-1']?.name).toBe('Acme Ltd');
       expect(doc.grants.g1?.id).toBe('g1');
@@ -514,7 +514,7 @@ console.log('done');`,
 
       await store.update((d) => void (d.settings.notifications = false), { durable: true });
       const disk = onDisk(dir);
-      expect(disk.schemaVersion).toBe(1);
+      expect(disk.schemaVersion).toBe(SCHEMA_VERSION);
       expect(disk.organisations['t-1']?.name).toBe('Acme Ltd');
     });
 

@@ -30,8 +30,9 @@ describe('metadata schema', () => {
     expect(metadataSchema.safeParse({ ...emptyMetadata(), grnats: {} }).success).toBe(false);
   });
 
-  it('knows the version of v1, v0-by-shape, explicit v0 and future documents, and nothing else', () => {
-    expect(versionOf(emptyMetadata())).toBe(1);
+  it('knows the version of current, v1, v0-by-shape, explicit v0 and future documents, and nothing else', () => {
+    expect(versionOf(emptyMetadata())).toBe(SCHEMA_VERSION);
+    expect(versionOf({ schemaVersion: 1 })).toBe(1);
     expect(versionOf({ apps: [] })).toBe(0);
     expect(versionOf({ schemaVersion: 0 })).toBe(0);
     expect(versionOf({ schemaVersion: 5 })).toBe(5);

@@ -19,6 +19,8 @@ interface Fields {
   cap: string;
   multiOrgConsent: boolean;
   createdBy: string;
+  /** Empty for Xero itself; the address of a Xero sandbox to try Relink without a real organisation. */
+  issuer: string;
 }
 
 type FieldName = keyof Fields;
@@ -34,6 +36,7 @@ const START: Fields = {
   cap: '',
   multiOrgConsent: true,
   createdBy: '',
+  issuer: '',
 };
 
 /** Where main's schema names a field, which input shows it. */
@@ -46,6 +49,7 @@ const SCHEMA_FIELD: Record<string, FieldName> = {
   connectionCap: 'cap',
   multiOrgConsent: 'multiOrgConsent',
   createdBy: 'createdBy',
+  issuer: 'issuer',
 };
 
 /** Main's messages are sentences; send each to the field it is about when it says so. */
@@ -83,6 +87,7 @@ function toInput(f: Fields): { input: AddAppInput | null; errors: Errors } {
     connectionCap: cap,
     multiOrgConsent: f.multiOrgConsent,
     createdBy: f.createdBy.trim() || null,
+    ...(f.issuer.trim() ? { issuer: f.issuer.trim().replace(/\/+$/, '') } : {}),
   };
   const parsed = addAppInputSchema.safeParse(candidate);
   if (!parsed.success) {
@@ -258,6 +263,19 @@ export function AddAppForm({ onAdded, onCancel }: { onAdded: (app: AppSummary) =
       >
         <input type="email" value={fields.createdBy} onChange={(e) => set('createdBy', e.target.value)} autoComplete="off" />
       </Field>
+
+      <details className="advanced" open={Boolean(fields.issuer) || Boolean(errors.issuer)}>
+        <summary>Advanced</summary>
+        <Field
+          id={id}
+          name="issuer"
+          label="Xero sign-in server (leave empty for Xero)"
+          error={errors.issuer}
+          help="Only for trying Relink against a Xero sandbox, such as the one Relink's developers use: its address, for example http://127.0.0.1:4417. Real apps always sign in at Xero."
+        >
+          <input type="url" value={fields.issuer} onChange={(e) => set('issuer', e.target.value)} autoComplete="off" spellCheck={false} placeholder="https://identity.xero.com" />
+        </Field>
+      </details>
 
       {errors.form && (
         <p className="form-error" role="alert" id={`${id}-form-error`}>

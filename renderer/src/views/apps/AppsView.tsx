@@ -11,6 +11,7 @@ import { ViewHeading } from '../../ui/ViewHeading.js';
 import type { Tone } from '../../ui/words.js';
 import { Icon, type IconName } from '../../ui/Icon.js';
 import { AddAppForm } from './AddAppForm.js';
+import { UpdateSecretForm } from './UpdateSecretForm.js';
 
 /** The firm's own Xero apps: connections against the plan's limit, whether Xero accepts them, who made them. */
 export function AppsView() {
@@ -35,9 +36,16 @@ export function AppsView() {
             the app too). Check the app under My Apps → {app.name} → Configuration.
           </p>
           <p className="muted">
-            Entering a new secret for an existing app is not possible from this window yet.{' '}
             <HelpLink topic="xero-developer-portal">Open My Apps in the developer portal</HelpLink>
           </p>
+          {app.authType === 'web' ? (
+            <UpdateSecretForm app={app} />
+          ) : (
+            <p className="muted">
+              {app.name} signs in without a secret (PKCE), so Xero refusing it means the app was deleted or its client id
+              changed: add it again with the client id shown in the developer portal.
+            </p>
+          )}
         </section>
       ))}
 

@@ -87,7 +87,9 @@ export function incidentTargets(incident: IncidentView, index: SnapshotIndex, co
         : who
           ? `Reconnect ${app} as ${who}`
           : `Reconnect ${app}`;
-    return { appId: g.appId, staffId, tenantId, label, ariaLabel, app, ...(staffId && who ? { who } : {}) };
+    // Another advisor taking over: the result should say which of these organisations did not come back.
+    const tenantIds = staffGone ? [...g.orgs.keys()] : undefined;
+    return { appId: g.appId, staffId, tenantId, label, ariaLabel, app, ...(tenantIds ? { tenantIds } : {}), ...(staffId && who ? { who } : {}) };
   });
 }
 
@@ -100,7 +102,7 @@ function IncidentActions({ incident, index, connections }: { incident: IncidentV
           {incidentTargets(incident, index, connections).map((t) => (
             <ReconnectControl
               key={`${t.appId}:${t.staffId}:${t.tenantId}`}
-              target={{ appId: t.appId, staffId: t.staffId, tenantId: t.tenantId }}
+              target={{ appId: t.appId, staffId: t.staffId, tenantId: t.tenantId, ...(t.tenantIds ? { tenantIds: t.tenantIds } : {}) }}
               label={t.label}
               ariaLabel={t.ariaLabel}
               appName={t.app}

@@ -1,0 +1,200 @@
+import type { Connection, Grant, StaffMember } from '../../shared/domain.js';
+import type { PlanConsent, PlanTracked, PlanTrigger, ReconnectPlan } from '../../shared/workflows.js';
+import { trackedView } from './tracked-health.js';
+import { appName, byName, currentConnections, day, listNames, orgName, plural, staffName, staffRef, UNVERIFIED, type WorkflowWorld } from './world.js';
+
+/**
+ * The bulk reconnect plan (DESIGN.md §5.3): which consents bring back every broken connection, and the
+ * checklist of third-party apps to reconnect in their own settings.
+ *
+ * What goes in: for each staff member in scope,
+ * - every connection of a grant Xero refused (`revoked`): a reconnect as the same person brings it back;
+ * - every connection of a grant covered by a declared password change that has not worked since (no
+ *   successful refresh or reconnect after the declaration): the advisor knows before Relink has tried;
+ * - a connection missing from an otherwise working grant (an organisation's admin disconnected the app, or it
+ *   was not ticked last time): a reconnect ticking that organisation brings it back.
+ * What stays out, with a note saying what to do instead: grants whose app credentials Xero rejects (no consent
+ * can fix that), people marked leaving or removed (move their connections: the offboarding audit), and
+ * organisations the person lost access to or that another approval took over.
+ *
+ * Grouping: by (app, staff member). An app with multi-organisation consent needs ONE consent per group, whatever
+ * the number of organisations; any other app needs one consent per organisation (Xero's consent page then offers
+ * a single choice). That is the minimum Xero allows, so the plan never asks for more.
+ */
+
+export interface PlanFilter {
+  /** Only this staff member's connections (and the tracked apps they authorised). */
+  staffId?: string;
+}
+
+/** Causes a reconnect as the same person cannot fix. */
+const NOT_BY_RECONNECT = new Set(['staff-removed', 'token-replaced', 'role-restricted']);
+
+/** The latest declared password change this grant has not been used successfully since, if any. */
+export function declaredBreak(g: Grant, world: Pick<WorkflowWorld, 'passwordChanges'>): string | null {
+  if (g.state !== 'active') return null;
+  const lastGood = g.lastRefreshAt ?? g.connectedAt;
+  let latest: string | null = null;
+  for (const d of Object.values(world.passwordChanges)) {
+    if (d.staffId === g.staffId && d.declaredAt > lastGood && (latest === null || d.declaredAt > latest)) latest = d.declaredAt;
+  }
+  return latest;
+}
+
+export function planReconnect(world: WorkflowWorld, filter: PlanFilter = {}): ReconnectPlan {
+  const inScope = (staffId: string) => !filter.staffId || filter.staffId === staffId;
+  const connectionsOf = new Map<string, Connection[]>();
+  for (const c of currentConnections(world.connections)) connectionsOf.set(c.grantId, [...(connectionsOf.get(c.grantId) ?? []), c]);
+
+  const notes: string[] = [];
+  const rejectedApps = new Set<string>();
+  const leavingStaff = new Map<string, number>();
+  const lostAccess = new Map<string, Set<string>>();
+  /** (appId, staffId) → tenantId → the connection to bring back. */
+  const groups = new Map<string, { appId: string; staffId: string; byTenant: Map<string, Connection> }>();
+
+  const grants = Object.values(world.grants).filter((g) => inScope(g.staffId) && world.apps[g.appId]);
+  for (const g of grants) {
+    const conns = connectionsOf.get(g.id) ?? [];
+    const person = world.staff[g.staffId];
+    const broken = (c: Connection) => {
+      const h = world.health.connections[c.id] ?? UNVERIFIED;
+      return h.health === 'needs-reconnect' || h.health === 'disconnected';
+    };
+    const wholeGrant = g.state === 'revoked' || declaredBreak(g, world) !== null;
+    let wanted: Connection[];
+    if (g.state === 'app-rejected') {
+      if (conns.length) rejectedApps.add(g.appId);
+      continue;
+    } else if (wholeGrant) {
+      wanted = conns;
+    } else {
+      wanted = [];
+      for (const c of conns.filter(broken)) {
+        const cause = (world.health.connections[c.id] ?? UNVERIFIED).cause;
+        if (cause && NOT_BY_RECONNECT.has(cause)) {
+          const set = lostAccess.get(g.staffId) ?? new Set<string>();
+          set.add(c.tenantId);
+          lostAccess.set(g.staffId, set);
+        } else {
+          wanted.push(c);
+        }
+      }
+    }
+    if (wanted.length === 0) continue;
+    if (person && person.status !== 'active') {
+      leavingStaff.set(g.staffId, (leavingStaff.get(g.staffId) ?? 0) + wanted.length);
+      continue;
+    }
+    const key = `${g.appId}\u0000${g.staffId}`;
+    const group = groups.get(key) ?? { appId: g.appId, staffId: g.staffId, byTenant: new Map<string, Connection>() };
+    for (const c of wanted) if (!group.byTenant.has(c.tenantId)) group.byTenant.set(c.tenantId, c);
+    groups.set(key, group);
+  }
+
+  const consents: PlanConsent[] = [];
+  for (const group of groups.values()) {
+    const app = world.apps[group.appId]!;
+    const person = world.staff[group.staffId];
+    const who = staffName(world, group.staffId);
+    const email = person?.email ?? '';
+    const orgs = [...group.byTenant.values()]
+      .map((c) => {
+        const h = world.health.connections[c.id] ?? UNVERIFIED;
+        return { tenantId: c.tenantId, name: orgName(world, c.tenantId), health: h.health, cause: h.cause };
+      })
+      .sort(byName((o) => o.name));
+    const base = { appId: app.id, appName: app.name, staffId: group.staffId, staffName: who, staffEmail: email, multiOrgConsent: app.multiOrgConsent };
+    const signIn = `Sign in to Xero as ${who}${email ? ` (${email})` : ''}`;
+    if (app.multiOrgConsent) {
+      consents.push({
+        ...base,
+        id: `${app.id}:${group.staffId}`,
+        orgIds: orgs.map((o) => o.tenantId),
+        organisations: orgs,
+        instruction: `${signIn} and approve ${app.name}, ticking ${orgs.length === 1 ? orgs[0]!.name : `all ${orgs.length} organisations: ${listNames(orgs.map((o) => o.name), 5)}`}.`,
+      });
+    } else {
+      for (const o of orgs) {
+        consents.push({
+          ...base,
+          id: `${app.id}:${group.staffId}:${o.tenantId}`,
+          orgIds: [o.tenantId],
+          organisations: [o],
+          instruction: `${signIn} and approve ${app.name} for ${o.name} (${app.name} connects one organisation per approval).`,
+        });
+      }
+    }
+  }
+  consents.sort((a, b) => a.staffName.localeCompare(b.staffName) || a.appName.localeCompare(b.appName) || (a.organisations[0]?.name ?? '').localeCompare(b.organisations[0]?.name ?? ''));
+
+  for (const appId of rejectedApps) {
+    notes.push(`Xero rejects ${appName(world, appId)}'s app credentials, so reconnecting cannot help: update them from Xero's developer portal first.`);
+  }
+  for (const [staffId, n] of leavingStaff) {
+    const s = world.staff[staffId];
+    notes.push(
+      `${staffName(world, staffId)} is marked as ${s?.status ?? 'leaving'}: move their ${plural(n, 'connection')} to another advisor instead (the offboarding audit: relink audit staff ${s?.email || staffId}).`,
+    );
+  }
+  for (const [staffId, tenants] of lostAccess) {
+    notes.push(
+      `${staffName(world, staffId)} no longer reaches ${listNames([...tenants].map((t) => orgName(world, t)))} for reasons a reconnect as them cannot fix (access removed, role too narrow, or another approval took over): see each connection's cause.`,
+    );
+  }
+
+  const tracked: PlanTracked[] = Object.values(world.tracked)
+    .map((t) => trackedView(t, world))
+    .filter((v) => v.state === 'needs-reconnect' && (!filter.staffId || v.authorisedBy.staffId === filter.staffId))
+    .filter((v) => filter.staffId || v.authorisedBy.status === null || v.authorisedBy.status === 'active')
+    .sort((a, b) => a.authorisedBy.name.localeCompare(b.authorisedBy.name) || a.organisation.localeCompare(b.organisation) || a.app.localeCompare(b.app))
+    .map((v) => ({
+      id: v.id,
+      tenantId: v.tenantId,
+      organisation: v.organisation,
+      app: v.app,
+      reconnectUrl: v.reconnectUrl,
+      state: v.state,
+      reason: v.reason,
+      authorisedBy: v.authorisedBy,
+    }));
+
+  const staffIds = new Set([...consents.map((c) => c.staffId), ...tracked.flatMap((t) => (t.authorisedBy.staffId ? [t.authorisedBy.staffId] : []))]);
+  const triggers = triggersFor(world, staffIds);
+
+  const filterStaff: StaffMember | undefined = filter.staffId ? world.staff[filter.staffId] : undefined;
+  return {
+    generatedAt: new Date(world.now).toISOString(),
+    staff: filterStaff ? staffRef(filterStaff) : null,
+    triggers,
+    consents,
+    tracked,
+    totals: {
+      consents: consents.length,
+      organisations: new Set(consents.flatMap((c) => c.orgIds)).size,
+      connections: consents.reduce((n, c) => n + c.orgIds.length, 0),
+      apps: new Set(consents.map((c) => c.appId)).size,
+      staff: new Set(consents.map((c) => c.staffId)).size,
+      tracked: tracked.length,
+    },
+    notes,
+  };
+}
+
+/** Why these people's connections are in the plan: open password-change incidents and declarations. */
+function triggersFor(world: WorkflowWorld, staffIds: Set<string>): PlanTrigger[] {
+  const out: PlanTrigger[] = [];
+  for (const i of Object.values(world.incidents)) {
+    if (i.cause !== 'password-changed' || i.closedAt !== null || !i.staffId || !staffIds.has(i.staffId)) continue;
+    out.push({ kind: 'detected', staffId: i.staffId, at: i.openedAt, summary: i.summary });
+  }
+  const latest = new Map<string, string>();
+  for (const d of Object.values(world.passwordChanges)) {
+    if (!staffIds.has(d.staffId)) continue;
+    if ((latest.get(d.staffId) ?? '') < d.declaredAt) latest.set(d.staffId, d.declaredAt);
+  }
+  for (const [staffId, at] of latest) {
+    out.push({ kind: 'declared', staffId, at, summary: `${staffName(world, staffId)}'s Xero password change was reported on ${day(at)}.` });
+  }
+  return out.sort((a, b) => a.at.localeCompare(b.at));
+}
