@@ -1,5 +1,14 @@
 import { z } from 'zod';
 import {
+  auditReportSchema,
+  reconnectPlanSchema,
+  reconnectRunViewSchema,
+  trackedImportPreviewSchema,
+  trackedImportResultSchema,
+  trackedInputSchema,
+  trackedViewSchema,
+} from './workflows.js';
+import {
   activityEntrySchema,
   CAUSES,
   CONFIDENCES,
@@ -195,7 +204,15 @@ export const OPERATION_STATES = ['waiting-for-approval', 'verifying', 'succeeded
 export const operationSchema = z
   .object({
     id: z.string(),
-    kind: z.literal('connect'),
+    /** A plain consent, one step of a reconnect plan, or moving a leaver's connection to another advisor. */
+    kind: z.enum(['connect', 'plan-step', 'offboarding-move']),
+    /** For a plan step: the run and its item; for a move: the leaver's staff id. */
+    runId: z.string().nullable().default(null),
+    itemId: z.string().nullable().default(null),
+    leaverId: z.string().nullable().default(null),
+    /** For plan steps and moves: what came of it (`done`, `partial`, `wrong-person`…) and in words. */
+    outcome: z.string().nullable().default(null),
+    message: z.string().nullable().default(null),
     appId: z.string(),
     /** The staff member expected to approve (a reconnect), or null for a new connection. */
     staffId: z.string().nullable(),
@@ -281,6 +298,47 @@ export const API_REQUESTS = {
   /** First run: start the built-in sandbox with the demo firm and show it. */
   'demo.start': { args: empty, result: sessionSchema },
   'help.open': { args: z.object({ topic: z.enum(HELP_TOPICS) }).strict(), result: z.object({ opened: z.boolean() }).strict() },
+
+  // ── firm workflows (issue 5) ──
+  /** "Jane changed her Xero password": recorded, and the plan to reconnect what she authorised. */
+  'staff.passwordChanged': { args: z.object({ staffId: idArg }).strict(), result: reconnectPlanSchema },
+  'staff.setStatus': { args: z.object({ staffId: idArg, status: z.enum(STAFF_STATUSES) }).strict(), result: z.object({ staffId: z.string(), status: z.enum(STAFF_STATUSES) }).strict() },
+  /** The consents that would fix what is broken (all staff, or one). */
+  'plan.get': { args: z.object({ staffId: idArg.optional() }).strict(), result: reconnectPlanSchema },
+  /** Start working through a plan (or carry on with the unfinished one for the same staff member). */
+  'plan.start': { args: z.object({ staffId: idArg.optional() }).strict(), result: reconnectRunViewSchema },
+  'plan.runs': { args: empty, result: z.array(reconnectRunViewSchema) },
+  /** The next consent of a run (or a given one), in the system browser; progress as `operation` events. */
+  'plan.runNext': { args: z.object({ runId: idArg, itemId: idArg.optional() }).strict(), result: operationSchema },
+  'plan.skip': { args: z.object({ runId: idArg, itemId: idArg, reason: z.string().max(500).optional() }).strict(), result: reconnectRunViewSchema },
+  'plan.pause': { args: z.object({ runId: idArg }).strict(), result: reconnectRunViewSchema },
+  'plan.resume': { args: z.object({ runId: idArg }).strict(), result: reconnectRunViewSchema },
+  'plan.cancel': { args: z.object({ runId: idArg }).strict(), result: reconnectRunViewSchema },
+  'tracked.list': { args: empty, result: z.array(trackedViewSchema) },
+  'tracked.add': { args: trackedInputSchema, result: trackedViewSchema },
+  'tracked.remove': { args: z.object({ id: idArg }).strict(), result: z.object({ removed: z.boolean() }).strict() },
+  'tracked.preview': { args: z.object({ csv: z.string().max(5_000_000) }).strict(), result: trackedImportPreviewSchema },
+  'tracked.import': { args: z.object({ csv: z.string().max(5_000_000), skipInvalid: z.boolean().default(false) }).strict(), result: trackedImportResultSchema },
+  'tracked.export': { args: empty, result: z.object({ fileName: z.string(), csv: z.string() }).strict() },
+  'tracked.confirm': { args: z.object({ id: idArg }).strict(), result: trackedViewSchema },
+  'tracked.move': { args: z.object({ id: idArg, toStaffId: idArg }).strict(), result: trackedViewSchema },
+  /** Everything that depends on a staff member, the plan to move it, and the verdict. */
+  'audit.get': { args: z.object({ staffId: idArg }).strict(), result: auditReportSchema },
+  'audit.setTarget': { args: z.object({ staffId: idArg, targetStaffId: idArg }).strict(), result: auditReportSchema },
+  /** Reconnect one of the leaver's apps as the target advisor; progress as `operation` events. */
+  'audit.move': { args: z.object({ staffId: idArg, appId: idArg, tenantId: idArg.optional() }).strict(), result: operationSchema },
+  'audit.markAppMoved': {
+    args: z.object({ staffId: idArg, appId: idArg, how: z.enum(['transferred', 'recreated']), note: z.string().max(500).optional() }).strict(),
+    result: auditReportSchema,
+  },
+  'audit.csv': { args: z.object({ staffId: idArg }).strict(), result: z.object({ fileName: z.string(), csv: z.string() }).strict() },
+  'activity.exportCsv': { args: z.object({ from: z.string().min(10).max(40), to: z.string().min(10).max(40) }).strict(), result: z.object({ fileName: z.string(), csv: z.string() }).strict() },
+  /**
+   * Desktop only: save text the window produced (a CSV) where the advisor chooses, or print the window's
+   * current report page to PDF. Browser mode answers `usage`: there the window downloads or prints itself.
+   */
+  'file.save': { args: z.object({ fileName: z.string().min(1).max(200), content: z.string().max(20_000_000) }).strict(), result: z.object({ saved: z.boolean() }).strict() },
+  'report.savePdf': { args: z.object({ fileName: z.string().min(1).max(200) }).strict(), result: z.object({ saved: z.boolean() }).strict() },
 } as const;
 
 export type RequestChannel = keyof typeof API_REQUESTS;

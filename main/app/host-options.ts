@@ -23,6 +23,10 @@ export interface RelinkAppOptions {
   openHelpUrl: (url: string) => Promise<void>;
   /** Start straight into demo mode (browser mode's `--demo`). */
   demo?: boolean;
+  /** Desktop only: save text the window produced where the advisor chooses; false when they cancel. */
+  saveFile?: (suggestedName: string, content: string) => Promise<boolean>;
+  /** Desktop only: print the window's current page (a report) to a PDF the advisor saves. */
+  savePdf?: (suggestedName: string) => Promise<boolean>;
   /** Called with text for the main process log (never contains a secret: callers pass messages only). */
   log?: (line: string) => void;
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Operation, Session, StatusSnapshot } from '../../shared/api.js';
+import type { ConnectReport, Operation, Session, StatusSnapshot } from '../../shared/api.js';
+import type { WorkflowConnectOptions } from '../workflows/workflow-service.js';
 import { BROKEN_HEALTH } from '../../shared/domain.js';
 import { HELP_URLS } from '../../shared/help-links.js';
 import { createDispatcher, EventHub, type ApiHost, type Handlers } from '../api/dispatcher.js';
@@ -230,18 +231,41 @@ export class RelinkApp implements ApiHost, ShellHooks {
 
   #startConnect(appId: string, staffId: string | null, tenantId: string | null, tenantIds: string[]): Operation {
     const app = this.#service.findApp(appId);
-    // A second press while a consent for the same app and person is open shows that one, not a new tab.
-    for (const op of this.#operations.values()) {
-      if (op.view.appId === app.id && op.view.staffId === staffId && !op.view.finishedAt) return op.view;
-    }
+    return this.#startOperation(
+      { kind: 'connect', appId: app.id, staffId, tenantId },
+      (o) => o.view.kind === 'connect' && o.view.appId === app.id && o.view.staffId === staffId,
+      async (opener) => {
+        const report = await this.#service.connect(app.id, {
+          ...opener,
+          ...(staffId ? { expectStaffId: staffId } : {}),
+          ...(tenantIds.length ? { expectTenantIds: tenantIds } : {}),
+        });
+        return { report, outcome: null, message: null };
+      },
+    );
+  }
+
+  /**
+   * One consent in the system browser, followed as an operation: the window sees it wait for approval, verify,
+   * and finish, whatever started it (Reconnect, a step of a reconnect plan, moving a leaver's connections).
+   * A second press for the same thing while one is open shows that one rather than opening another tab.
+   */
+  #startOperation(
+    init: Pick<Operation, 'kind' | 'appId' | 'staffId' | 'tenantId'> & Partial<Pick<Operation, 'runId' | 'itemId' | 'leaverId'>>,
+    same: (o: RunningOperation) => boolean,
+    work: (opener: WorkflowConnectOptions) => Promise<{ report: ConnectReport | null; outcome: string | null; message: string | null }>,
+  ): Operation {
+    for (const op of this.#operations.values()) if (!op.view.finishedAt && same(op)) return op.view;
     const op: RunningOperation = {
       abort: new AbortController(),
       view: {
         id: randomUUID(),
-        kind: 'connect',
-        appId: app.id,
-        staffId,
-        tenantId,
+        runId: null,
+        itemId: null,
+        leaverId: null,
+        ...init,
+        outcome: null,
+        message: null,
         state: 'waiting-for-approval',
         authorizeUrl: null,
         startedAt: isoNow(this.opts.clock),
@@ -255,35 +279,66 @@ export class RelinkApp implements ApiHost, ShellHooks {
       op.view = { ...op.view, ...patch };
       this.#hub.emit('operation', op.view);
     };
-    const service = this.#service;
-    void service
-      .connect(app.id, {
-        timeoutMs: CONSENT_TIMEOUT_MS,
-        signal: op.abort.signal,
-        ...(staffId ? { expectStaffId: staffId } : {}),
-        ...(tenantIds.length ? { expectTenantIds: tenantIds } : {}),
-        open: async (url) => {
-          update({ authorizeUrl: url });
-          // If the browser does not come up, the window offers the same page as a link; keep waiting.
-          await this.opts.openAuthorizeUrl(url).catch((err: unknown) => this.#logLine(`could not open the browser: ${(err as Error).message}`));
-        },
-        onVerifying: () => update({ state: 'verifying' }),
-      })
+    const opener: WorkflowConnectOptions = {
+      timeoutMs: CONSENT_TIMEOUT_MS,
+      signal: op.abort.signal,
+      open: async (url) => {
+        update({ authorizeUrl: url });
+        // If the browser does not come up, the window offers the same page as a link; keep waiting.
+        await this.opts.openAuthorizeUrl(url).catch((err: unknown) => this.#logLine(`could not open the browser: ${(err as Error).message}`));
+      },
+      onVerifying: () => update({ state: 'verifying' }),
+    };
+    void work(opener)
       .then(
-        (report) => update({ state: 'succeeded', report, finishedAt: isoNow(this.opts.clock) }),
+        ({ report, outcome, message }) => {
+          const failed = outcome === 'failed' || outcome === 'cancelled';
+          const state = op.abort.signal.aborted || outcome === 'cancelled' ? 'cancelled' : failed ? 'failed' : 'succeeded';
+          update({ state, report, outcome, message, finishedAt: isoNow(this.opts.clock), ...(failed && message ? { error: { code: 'not-authorised' as const, message } } : {}) });
+        },
         (err: unknown) => {
           const cancelled = op.abort.signal.aborted;
           const error =
             err instanceof ServiceError
               ? { code: err.code, message: err.message }
               : { code: 'internal' as const, message: 'The connection could not be completed because of a problem inside Relink. Try again.' };
-          if (!(err instanceof ServiceError)) this.#logLine(`connect failed: ${(err as Error).message}`);
+          if (!(err instanceof ServiceError)) this.#logLine(`${init.kind} failed: ${(err as Error).message}`);
           update({ state: cancelled ? 'cancelled' : 'failed', error: cancelled ? null : error, finishedAt: isoNow(this.opts.clock) });
         },
       )
-      .finally(() => this.#pruneOperations());
+      .finally(() => {
+        this.#pruneOperations();
+        this.#statusChanged();
+      });
     this.#hub.emit('operation', op.view);
     return op.view;
+  }
+
+  #startPlanStep(runId: string, itemId: string | undefined): Operation {
+    const run = this.#service.reconnectRun(runId);
+    const item = run.items.find((i) => i.id === (itemId ?? run.nextItemId));
+    if (!item) throw new ServiceError('usage', 'Nothing is left to reconnect in this plan.');
+    return this.#startOperation(
+      { kind: 'plan-step', appId: item.appId, staffId: item.staffId, tenantId: null, runId, itemId: item.id },
+      (o) => o.view.kind === 'plan-step' && o.view.runId === runId,
+      async (opener) => {
+        const r = await this.#service.runNextPlanItem(runId, opener, { itemId: item.id });
+        return { report: r.report, outcome: r.outcome, message: r.message };
+      },
+    );
+  }
+
+  #startMove(leaverId: string, appId: string, tenantId: string | null): Operation {
+    const audit = this.#service.auditStaff(leaverId);
+    if (!audit.target) throw new ServiceError('usage', 'First choose the advisor who takes over, then reconnect as them.');
+    return this.#startOperation(
+      { kind: 'offboarding-move', appId, staffId: audit.target.id, tenantId, leaverId: audit.staff.id },
+      (o) => o.view.kind === 'offboarding-move' && o.view.leaverId === audit.staff.id && o.view.appId === appId,
+      async (opener) => {
+        const r = await this.#service.runOffboardingMove(leaverId, { appId, ...(tenantId ? { tenantId } : {}) }, opener);
+        return { report: r.report, outcome: r.outcome, message: r.message };
+      },
+    );
   }
 
   #pruneOperations(): void {
@@ -353,7 +408,68 @@ export class RelinkApp implements ApiHost, ShellHooks {
         await this.opts.openHelpUrl(HELP_URLS[topic]);
         return { opened: true };
       },
+
+      // ── firm workflows ──
+      'staff.passwordChanged': async ({ staffId }) => this.#changed(await this.#service.declarePasswordChanged(staffId)),
+      'staff.setStatus': async ({ staffId, status }) => {
+        const s = await this.#service.setStaffStatus(staffId, status);
+        return this.#changed({ staffId: s.id, status: s.status });
+      },
+      'plan.get': ({ staffId }) => this.#service.planReconnect(staffId ? { staff: staffId } : {}),
+      'plan.start': async ({ staffId }) => this.#changed(await this.#service.startReconnectRun(staffId ? { staff: staffId } : {})),
+      'plan.runs': () => this.#service.reconnectRuns(),
+      'plan.runNext': ({ runId, itemId }) => this.#startPlanStep(runId, itemId),
+      'plan.skip': async ({ runId, itemId, reason }) => this.#changed(await this.#service.skipPlanItem(runId, itemId, reason)),
+      'plan.pause': async ({ runId }) => this.#changed(await this.#service.pauseReconnectRun(runId)),
+      'plan.resume': async ({ runId }) => this.#changed(await this.#service.resumeReconnectRun(runId)),
+      'plan.cancel': async ({ runId }) => {
+        for (const o of this.#operations.values()) if (o.view.runId === runId && !o.view.finishedAt) o.abort.abort();
+        return this.#changed(await this.#service.cancelReconnectRun(runId));
+      },
+      'tracked.list': () => this.#service.trackedConnections(),
+      'tracked.add': async (input) => this.#changed(await this.#service.addTracked(input)),
+      'tracked.remove': async ({ id }) => {
+        await this.#service.removeTracked(id);
+        return this.#changed({ removed: true });
+      },
+      'tracked.preview': ({ csv }) => this.#service.previewTrackedImport(csv),
+      'tracked.import': async ({ csv, skipInvalid }) => this.#changed(await this.#service.importTracked(csv, { skipInvalid })),
+      'tracked.export': () => ({ fileName: `relink-tracked-connections-${this.#today()}.csv`, csv: this.#service.exportTrackedCsv({ bom: true }) }),
+      'tracked.confirm': async ({ id }) => this.#changed(await this.#service.confirmTrackedReconnected(id)),
+      'tracked.move': async ({ id, toStaffId }) => this.#changed(await this.#service.moveTracked(id, toStaffId)),
+      'audit.get': ({ staffId }) => this.#service.auditStaff(staffId),
+      'audit.setTarget': async ({ staffId, targetStaffId }) => this.#changed(await this.#service.setOffboardingTarget(staffId, targetStaffId)),
+      'audit.move': ({ staffId, appId, tenantId }) => this.#startMove(staffId, appId, tenantId ?? null),
+      'audit.markAppMoved': async ({ staffId, appId, how, note }) =>
+        this.#changed(await this.#service.markCreatedAppMoved(staffId, appId, { how, ...(note ? { note } : {}) })),
+      'audit.csv': ({ staffId }) => {
+        const audit = this.#service.auditStaff(staffId);
+        const who = (audit.staff.email || audit.staff.name).replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+        return { fileName: `relink-offboarding-${who}-${this.#today()}.csv`, csv: this.#service.auditCsv(staffId, { bom: true }) };
+      },
+      'activity.exportCsv': async ({ from, to }) => ({
+        fileName: `relink-activity-${from.slice(0, 10)}-to-${to.slice(0, 10)}.csv`,
+        csv: await this.#service.exportActivityCsv({ from, to }, { bom: true }),
+      }),
+      'file.save': async ({ fileName, content }) => {
+        if (!this.opts.saveFile) throw new ServiceError('usage', 'This window saves files itself: use your browser\'s download.');
+        return { saved: await this.opts.saveFile(fileName, content) };
+      },
+      'report.savePdf': async ({ fileName }) => {
+        if (!this.opts.savePdf) throw new ServiceError('usage', 'In a browser, print the report and choose "Save as PDF".');
+        return { saved: await this.opts.savePdf(fileName) };
+      },
     };
+  }
+
+  /** After a change the window did not see happen: push a fresh status soon, and pass the value through. */
+  #changed<T>(value: T): T {
+    this.#statusChanged();
+    return value;
+  }
+
+  #today(): string {
+    return new Date(this.opts.clock.now()).toISOString().slice(0, 10);
   }
 
   async #serialised(fn: () => Promise<void>): Promise<void> {

@@ -19,6 +19,7 @@ import { ThreadedKeychain } from '../secrets/threaded-keychain.js';
 import { ElectronStoreBackend } from '../store/electron-store-backend.js';
 import { APP_SCHEME_PRIVILEGES, serveAppProtocol } from './app-protocol.js';
 import { createExternalLinks } from './external-links.js';
+import { createSavers } from './save-files.js';
 import { registerIpc } from './ipc.js';
 import { wireNotifications } from './notifications.js';
 import { wirePower } from './power.js';
@@ -123,6 +124,7 @@ if (!app.requestSingleInstanceLock()) {
       clock: new SystemClock(),
       openAuthorizeUrl: links.openAuthorizeUrl,
       openHelpUrl: links.openHelpUrl,
+      ...createSavers({ dialog, window: () => (win && !win.isDestroyed() ? win : null) }),
       log,
     });
     const hosted = relinkApp;
