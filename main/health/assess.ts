@@ -65,6 +65,11 @@ export interface HealthReport {
   grants: Record<string, GrantVerdict>;
   connections: Record<string, Verdict>;
   findings: Finding[];
+  /**
+   * Connections another, newer authorisation of the same app has taken over (someone else reconnected the
+   * organisation): history, not a problem. Their verdict is healthy with the cause `token-replaced`.
+   */
+  superseded: string[];
 }
 
 const DAY = 86_400_000;
@@ -298,6 +303,7 @@ export function assessHealth(input: HealthInput): HealthReport {
   const missingByStaff = new Map<string, Connection[]>();
   for (const c of missing) missingByStaff.set(c.staffId, [...(missingByStaff.get(c.staffId) ?? []), c]);
   const missingExplained = new Set<string>();
+  const superseded = new Set<string>();
   for (const c of missing) {
     // The same app now reaches this organisation through another, newer grant: replaced, not lost.
     const successor = Object.values(connections).find(
@@ -312,6 +318,7 @@ export function assessHealth(input: HealthInput): HealthReport {
     );
     if (!successor) continue;
     missingExplained.add(c.id);
+    superseded.add(c.id);
     finding(
       {
         key: `token-replaced:grant:${c.grantId}:tenant:${c.tenantId}`,
@@ -468,7 +475,7 @@ export function assessHealth(input: HealthInput): HealthReport {
   for (const c of Object.values(connections)) {
     connectionVerdicts[c.id] = connectionVerdict(c, grantVerdicts[c.grantId], findingFor.get(c.id));
   }
-  return { grants: grantVerdicts, connections: connectionVerdicts, findings };
+  return { grants: grantVerdicts, connections: connectionVerdicts, findings, superseded: [...superseded] };
 
   function grantVerdict(g: Grant, f: Finding | undefined): GrantVerdict {
     const left = daysLeft(g);
@@ -504,6 +511,8 @@ export function assessHealth(input: HealthInput): HealthReport {
       fix: f?.fix ?? g?.fix ?? null,
     });
     if (!g) return { health: 'unverified', cause: null, confidence: null, since: null, fix: null };
+    // The organisation is reached through a newer authorisation now; this record is its history.
+    if (superseded.has(c.id)) return { health: 'healthy', cause: 'token-replaced', confidence: 'likely', since: c.missingSince, fix: f?.fix ?? null };
     if (g.health === 'needs-reconnect' || g.health === 'app-broken' || g.health === 'unverified') return own(g.health, g.since);
     if (!c.present) return own('disconnected', c.missingSince);
     if (c.lastApiFailure && f && ['scope-missing', 'role-restricted', 'staff-removed'].includes(f.cause)) {

@@ -317,6 +317,7 @@ export class RelinkService {
         .filter((c) => c.grantId === grantId)
         .map((c) => [c.tenantId, doc.organisations[c.tenantId]?.name ?? c.tenantId] as const),
     );
+
     // Organisations the advisor meant to bring back through this consent (e.g. another advisor taking over a
     // removed colleague's clients) count as expected too.
     const expected = new Map(before);
@@ -502,7 +503,9 @@ export class RelinkService {
       clockSkewMs: this.#skewMs,
     });
     this.#report = report;
-    const { incidents, events } = reconcileIncidents(doc.incidents as Record<string, Incident>, report.findings, report.connections, {
+    // A finding with nothing to do (a connection taken over by a newer authorisation) is not an incident.
+    const actionable = report.findings.filter((f) => f.fix.action !== 'none');
+    const { incidents, events } = reconcileIncidents(doc.incidents as Record<string, Incident>, actionable, report.connections, {
       now,
       newId: () => randomUUID(),
     });
@@ -561,6 +564,7 @@ export class RelinkService {
     const report = this.#report!;
     const grants = Object.values(doc.grants);
     const openIncidents = Object.values(doc.incidents).filter((i) => i.closedAt === null);
+    const superseded = new Set(report.superseded);
     const incidentOf = new Map<string, string>();
     for (const i of openIncidents) for (const c of i.connectionIds) incidentOf.set(c, i.id);
     const snapshot: StatusSnapshot = {
@@ -600,7 +604,8 @@ export class RelinkService {
           lastFailure: g.lastFailure?.detail ?? null,
         };
       }),
-      connections: Object.values(doc.connections).map((c) => {
+      // Connections another authorisation took over are history: the organisation shows under its successor.
+      connections: Object.values(doc.connections).filter((c) => !superseded.has(c.id)).map((c) => {
         const v = report.connections[c.id];
         return {
           id: c.id,
