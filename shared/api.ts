@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { connectReportSchema } from './connect-report.js';
 import {
   auditReportSchema,
   reconnectPlanSchema,
@@ -126,21 +127,8 @@ export const addAppInputSchema = z
   .strict();
 export type AddAppInput = z.infer<typeof addAppInputSchema>;
 
-export const connectReportSchema = z
-  .object({
-    appId: z.string(),
-    grantId: z.string(),
-    staff: z.object({ id: z.string(), email: z.string(), name: z.string() }).strict(),
-    /** Organisations this consent connected for the first time. */
-    connected: z.array(z.object({ tenantId: z.string(), name: z.string() }).strict()),
-    /** Organisations that were known before and are reachable again. */
-    reconnected: z.array(z.object({ tenantId: z.string(), name: z.string() }).strict()),
-    /** Organisations expected back that Xero does not list for this grant, and why. */
-    stillMissing: z.array(z.object({ tenantId: z.string(), name: z.string(), reason: z.string() }).strict()),
-    /** Set when someone other than the expected staff member approved. */
-    warning: z.string().nullable(),
-  })
-  .strict();
+/** Defined in its own module so shared/workflows.ts can use it without an import cycle through this file. */
+export { connectReportSchema };
 export type ConnectReport = z.infer<typeof connectReportSchema>;
 
 // ── the request/event contract the renderer uses (Electron IPC and browser mode's WebSocket) ──────────────

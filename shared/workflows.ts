@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { connectReportSchema } from './api.js';
+import { connectReportSchema } from './connect-report.js';
 import { CAUSES, HEALTH_STATES, STAFF_STATUSES } from './domain.js';
 
 /**

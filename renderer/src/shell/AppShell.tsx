@@ -7,6 +7,10 @@ import { OrganisationsView } from '../views/organisations/OrganisationsView.js';
 import { OverviewView } from '../views/overview/OverviewView.js';
 import { SettingsView } from '../views/settings/SettingsView.js';
 import { StaffView } from '../views/staff/StaffView.js';
+import { OffboardingReport } from '../views/reports/OffboardingReport.js';
+import { TrackedView } from '../views/tracked/TrackedView.js';
+import { OffboardingView } from '../views/workflows/OffboardingView.js';
+import { ReconnectView } from '../views/workflows/ReconnectView.js';
 import { Announcer } from './Announcer.js';
 import { DemoBanner } from './DemoBanner.js';
 import { HeaderBar } from './HeaderBar.js';
@@ -62,5 +66,13 @@ function CurrentView({ route }: { route: Route }) {
       return <ExplainView />;
     case 'settings':
       return <SettingsView />;
+    case 'tracked':
+      return <TrackedView />;
+    case 'reconnect':
+      return <ReconnectView key={route.id ?? ''} route={route} />;
+    case 'offboarding':
+      return <OffboardingView key={route.id ?? ''} route={route} />;
+    case 'reports':
+      return <OffboardingReport key={route.sub ?? ''} route={route} />;
   }
 }

@@ -1,8 +1,14 @@
 import { useMemo } from 'react';
 import { indexSnapshot } from '../state/derive.js';
-import { href, VIEW_TITLES, VIEWS, type ViewId } from '../state/router.js';
+import { href, NAV_VIEWS, VIEW_TITLES, type ViewId } from '../state/router.js';
 import { useSnapshot } from '../state/store.js';
-import { Icon } from '../ui/Icon.js';
+import { Icon, type IconName } from '../ui/Icon.js';
+
+/** Views without an icon of their own borrow the nearest one. */
+const NAV_ICONS: Partial<Record<ViewId, IconName>> = { tracked: 'external' };
+
+/** The nav item that stays current on views reached from it (a plan from Staff, a report from an audit). */
+const PARENT: Partial<Record<ViewId, ViewId>> = { reconnect: 'staff', offboarding: 'staff', reports: 'staff' };
 
 /** The left navigation: one link per view, named by the view, with the number of broken connections. */
 export function Sidebar({ current }: { current: ViewId }) {
@@ -17,15 +23,15 @@ export function Sidebar({ current }: { current: ViewId }) {
         Relink
       </p>
       <ul className="nav-list">
-        {VIEWS.map((view) => (
+        {NAV_VIEWS.map((view) => (
           <li key={view}>
             <a
               href={href(view)}
               className="nav-link"
-              aria-current={view === current ? 'page' : undefined}
+              aria-current={view === current ? 'page' : view === PARENT[current] ? 'true' : undefined}
               aria-describedby={view === 'organisations' && index.brokenCount > 0 ? 'nav-broken-count' : undefined}
             >
-              <Icon name={view} />
+              <Icon name={NAV_ICONS[view] ?? (view as IconName)} />
               <span className="nav-text">{VIEW_TITLES[view]}</span>
               {view === 'organisations' && index.brokenCount > 0 && (
                 // Hidden from the name but referenced as its description: the link stays "Organisations".

@@ -6,37 +6,52 @@ import { useSyncExternalStore } from 'react';
  * directly. Hashes that do not start with `#/` (the skip link's `#main`) are not routes and are ignored.
  */
 
-export const VIEWS = ['overview', 'organisations', 'apps', 'staff', 'activity', 'explain', 'settings'] as const;
+export const VIEWS = ['overview', 'organisations', 'apps', 'staff', 'tracked', 'activity', 'explain', 'settings', 'reconnect', 'offboarding', 'reports'] as const;
 export type ViewId = (typeof VIEWS)[number];
+
+/** The views the sidebar links to; the others (a plan, an audit, a report) are reached from those. */
+export const NAV_VIEWS = ['overview', 'organisations', 'apps', 'staff', 'tracked', 'activity', 'explain', 'settings'] as const satisfies readonly ViewId[];
 
 export const VIEW_TITLES: Record<ViewId, string> = {
   overview: 'Overview',
   organisations: 'Organisations',
   apps: 'Apps',
   staff: 'Staff',
+  tracked: 'Third-party apps',
   activity: 'Activity',
   explain: 'Explain an error',
   settings: 'Settings',
+  reconnect: 'Reconnect plan',
+  offboarding: 'Offboarding',
+  reports: 'Report',
 };
 
 export interface Route {
   view: ViewId;
   /** `#/organisations/<id>`: the organisation whose detail is open. */
   id: string | null;
+  /** `#/reports/offboarding/<staffId>`: the part after the id. */
+  sub: string | null;
   params: URLSearchParams;
   /** The raw hash, so the route object only changes when the URL does. */
   key: string;
 }
 
-const home: Route = { view: 'overview', id: null, params: new URLSearchParams(), key: '' };
+const home: Route = { view: 'overview', id: null, sub: null, params: new URLSearchParams(), key: '' };
 let current: Route = parse(window.location.hash, home);
 
 function parse(hash: string, fallback: Route): Route {
   if (!hash.startsWith('#/')) return fallback;
   const [path = '', query = ''] = hash.slice(2).split('?', 2);
-  const [view, id] = path.split('/', 2);
+  const [view, id, sub] = path.split('/', 3);
   const known = (VIEWS as readonly string[]).includes(view ?? '') ? (view as ViewId) : 'overview';
-  return { view: known, id: id ? decodeURIComponent(id) : null, params: new URLSearchParams(query), key: hash };
+  return {
+    view: known,
+    id: id ? decodeURIComponent(id) : null,
+    sub: sub ? decodeURIComponent(sub) : null,
+    params: new URLSearchParams(query),
+    key: hash,
+  };
 }
 
 const listeners = new Set<() => void>();
@@ -67,9 +82,10 @@ export function useRoute(): Route {
   );
 }
 
-export function href(view: ViewId, id?: string | null, params?: Record<string, string | null | undefined>): string {
+export function href(view: ViewId, id?: string | null, params?: Record<string, string | null | undefined>, sub?: string | null): string {
   let out = `#/${view}`;
   if (id) out += `/${encodeURIComponent(id)}`;
+  if (id && sub) out += `/${encodeURIComponent(sub)}`;
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params ?? {})) if (v) q.set(k, v);
   const qs = q.toString();

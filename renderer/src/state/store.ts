@@ -1,4 +1,4 @@
-import { useSyncExternalStore } from 'react';
+import { useEffect, useSyncExternalStore } from 'react';
 import type {
   ApiResult,
   IncidentEventView,
@@ -247,4 +247,63 @@ export function finishOnboarding(): void {
 
 export function replaceSettingsInSnapshot(settings: StatusSnapshot['settings']): void {
   set((s) => (s.snapshot ? { snapshot: { ...s.snapshot, settings } } : {}));
+}
+
+// ── firm workflows (issue 5) ──────────────────────────────────────────────────────────────────────
+
+/** Ask main for the latest picture now (after a workflow step changed connections). */
+export function refreshSnapshot(): Promise<void> {
+  return refreshStatus();
+}
+
+/** The next consent of a reconnect plan (or a given item: a retry); progress arrives as `operation` events. */
+export async function startPlanStep(runId: string, itemId?: string): Promise<ApiResult<Operation>> {
+  const result = await request('plan.runNext', itemId ? { runId, itemId } : { runId });
+  if (result.ok) upsertOperation(result.value);
+  return result;
+}
+
+/** Reconnect one of a leaver's apps as the advisor taking over; progress arrives as `operation` events. */
+export async function startAuditMove(staffId: string, appId: string, tenantId?: string): Promise<ApiResult<Operation>> {
+  const result = await request('audit.move', tenantId ? { staffId, appId, tenantId } : { staffId, appId });
+  if (result.ok) upsertOperation(result.value);
+  return result;
+}
+
+/**
+ * Saves text the window produced (a CSV): the desktop app asks where (main's save dialog); in browser mode the
+ * window downloads it itself, as main cannot reach the advisor's Downloads folder.
+ */
+export async function saveTextFile(fileName: string, content: string, type = 'text/csv;charset=utf-8'): Promise<ApiResult<{ saved: boolean }>> {
+  if (state.session?.host === 'electron') return request('file.save', { fileName, content });
+  const url = URL.createObjectURL(new Blob([content], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = fileName;
+  a.rel = 'noopener';
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  return { ok: true, value: { saved: true } };
+}
+
+/** The report page as PDF: Electron prints it with printToPDF; a browser opens its print dialog ("Save as PDF"). */
+export async function savePagePdf(fileName: string): Promise<ApiResult<{ saved: boolean }>> {
+  if (state.session?.host === 'electron') return request('report.savePdf', { fileName });
+  window.print();
+  return { ok: true, value: { saved: true } };
+}
+
+/** Claims every operation matching `pick` while the calling view is mounted (it shows them, so the tray leaves them out). */
+export function useClaimOperations(pick: (op: Operation) => boolean): void {
+  const ops = useRelink((s) => s.operations);
+  const key = ops
+    .filter(pick)
+    .map((o) => o.id)
+    .join(' ');
+  useEffect(() => {
+    const releases = key ? key.split(' ').map((id) => claimOperation(id)) : [];
+    return () => releases.forEach((r) => r());
+  }, [key]);
 }

@@ -1,4 +1,5 @@
 import type { Cause, Confidence, FixAction, Health, StaffStatus } from '../../../shared/domain.js';
+import type { DependencyState, PlanItemState, RunState, TrackedState } from '../../../shared/workflows.js';
 
 /**
  * The product's words for the shared vocabulary (DESIGN.md §2 and §4), in one place so every view says the
@@ -148,6 +149,13 @@ export const ACTIVITY_ACTION_WORDS: Record<string, string> = {
   'metadata-recovered': "Relink's records restored from the last good copy",
   'task-failed': 'A background task failed',
   'assess-failed': 'A health check failed',
+  'password-change-declared': 'Password change declared',
+  'reconnect-plan-started': 'Reconnect plan started',
+  'reconnect-plan-step': 'Reconnect plan step',
+  'reconnect-plan-paused': 'Reconnect plan paused',
+  'reconnect-plan-resumed': 'Reconnect plan resumed',
+  'reconnect-plan-complete': 'Reconnect plan finished',
+  'tracked-reconnected': 'Third-party app reconnected',
 };
 
 export function activityActionWords(action: string): string {
@@ -161,4 +169,41 @@ export const ACTOR_WORDS = { engine: 'Relink', advisor: 'An advisor', cli: 'Comm
 
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n.toLocaleString()} ${n === 1 ? one : many}`;
+}
+
+// ── firm workflows (issue 5) ────────────────────────────────────────────────────────────────────────
+
+export const PLAN_ITEM_WORDS: Record<PlanItemState, { label: string; tone: Tone }> = {
+  pending: { label: 'Queued', tone: 'info' },
+  done: { label: 'Done', tone: 'ok' },
+  skipped: { label: 'Skipped', tone: 'muted' },
+  failed: { label: 'Failed', tone: 'bad' },
+};
+
+export const RUN_STATE_WORDS: Record<RunState, { label: string; tone: Tone }> = {
+  running: { label: 'In progress', tone: 'info' },
+  paused: { label: 'Paused', tone: 'warn' },
+  complete: { label: 'Finished', tone: 'ok' },
+  cancelled: { label: 'Cancelled', tone: 'muted' },
+};
+
+export const TRACKED_STATE_WORDS: Record<TrackedState, { label: string; tone: Tone }> = {
+  ok: { label: 'Presumed working', tone: 'ok' },
+  'needs-reconnect': { label: 'Needs reconnecting', tone: 'bad' },
+  reconnected: { label: 'Reconnected', tone: 'ok' },
+};
+
+export const DEPENDENCY_WORDS: Record<DependencyState, { label: string; tone: Tone }> = {
+  depends: { label: 'Still depends on them', tone: 'bad' },
+  moved: { label: 'Moved', tone: 'ok' },
+};
+
+export const VERDICT_WORDS = {
+  'safe-to-remove': { label: 'Safe to remove', tone: 'ok' as Tone },
+  'not-safe': { label: 'Not safe yet', tone: 'bad' as Tone },
+};
+
+/** "3 approvals bring back 12 organisations" */
+export function consentsSentence(consents: number, organisations: number): string {
+  return `${plural(consents, 'approval')} ${consents === 1 ? 'brings' : 'bring'} back ${plural(organisations, 'organisation')}`;
 }

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import type { ActivityEntry } from '../../../../shared/domain.js';
 import { appName, compareNames, indexSnapshot, staffName } from '../../state/derive.js';
-import { request, useRelink, useSnapshot } from '../../state/store.js';
+import { request, saveTextFile, useRelink, useSnapshot } from '../../state/store.js';
 import { Busy } from '../../ui/Status.js';
 import { ViewHeading } from '../../ui/ViewHeading.js';
 import { endOfDay, startOfDay, when } from '../../ui/format.js';
@@ -20,6 +20,7 @@ export function ActivityView() {
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
   const [reload, setReload] = useState(0);
+  const [exportNote, setExportNote] = useState<string | null>(null);
   // New incidents and recoveries are written to the log; reload when one is announced.
   const announcement = useRelink((s) => s.announcement?.id ?? 0);
 
@@ -104,7 +105,32 @@ export function ActivityView() {
         <button type="button" className="button subtle filters-clear" onClick={() => setReload((n) => n + 1)}>
           Refresh
         </button>
+        <button
+          type="button"
+          className="button"
+          aria-describedby="act-export-help"
+          onClick={async () => {
+            setExportNote(null);
+            // The whole log for the chosen dates (the other filters narrow the screen, not the export).
+            const today = new Date().toISOString().slice(0, 10);
+            const r = await request('activity.exportCsv', { from: from ? startOfDay(from) : '1970-01-01T00:00:00.000Z', to: to ? endOfDay(to) : endOfDay(today) });
+            if (!r.ok) return setError(r.error.message);
+            const saved = await saveTextFile(r.value.fileName, r.value.csv);
+            if (!saved.ok) setError(saved.error.message);
+            else if (saved.value.saved) setExportNote(`Exported ${r.value.fileName}.`);
+          }}
+        >
+          Export CSV
+        </button>
+        <p id="act-export-help" className="field-help export-help">
+          Exports everything between the From and Until dates.
+        </p>
       </form>
+      {exportNote && (
+        <p className="muted" role="status">
+          {exportNote}
+        </p>
+      )}
 
       <div role="status" aria-live="polite" className="result-count">
         {loading && !entries ? <Busy text="Loading activity…" /> : entries ? `${plural(entries.length, 'entry', 'entries')}, newest first` : ''}

@@ -99,6 +99,16 @@ function IncidentActions({ incident, index, connections }: { incident: IncidentV
     case 'reconnect-in-org':
       return (
         <div className="incident-actions">
+          {incident.cause === 'password-changed' && incident.staffId && (
+            // Everything the person authorised, in the fewest approvals, plus their third-party apps.
+            <a
+              className="button"
+              href={href('reconnect', incident.staffId)}
+              aria-label={`Plan the reconnection: everything ${staffName(index, incident.staffId)} authorised`}
+            >
+              Plan the reconnection
+            </a>
+          )}
           {incidentTargets(incident, index, connections).map((t) => (
             <ReconnectControl
               key={`${t.appId}:${t.staffId}:${t.tenantId}`}

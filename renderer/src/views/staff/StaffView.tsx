@@ -1,8 +1,8 @@
 import { useMemo, useState } from 'react';
 import { BROKEN_HEALTH } from '../../../../shared/domain.js';
 import { appName, compareNames, indexSnapshot, type SnapshotIndex, type StaffView as Person } from '../../state/derive.js';
-import { href } from '../../state/router.js';
-import { runCheck, useSnapshot } from '../../state/store.js';
+import { href, navigate } from '../../state/router.js';
+import { request, runCheck, useSnapshot } from '../../state/store.js';
 import { Icon } from '../../ui/Icon.js';
 import { HealthBadge, StatusText } from '../../ui/Status.js';
 import { ViewHeading } from '../../ui/ViewHeading.js';
@@ -55,6 +55,8 @@ export function StaffView() {
 function PersonRows({ person, index, now }: { person: Person; index: SnapshotIndex; now: string }) {
   const [open, setOpen] = useState(false);
   const [checking, setChecking] = useState(false);
+  const [declaring, setDeclaring] = useState(false);
+  const [declareError, setDeclareError] = useState<string | null>(null);
   const grants = index.grantsByStaff.get(person.id) ?? [];
   const connections = index.connectionsByStaff.get(person.id) ?? [];
   const orgs = new Set(connections.map((c) => c.orgId)).size;
@@ -110,7 +112,34 @@ function PersonRows({ person, index, now }: { person: Person; index: SnapshotInd
               <Icon name="refresh" className={checking ? 'spin' : undefined} />
               Check now
             </button>
+            {grants.length > 0 && (
+              <button
+                type="button"
+                className="button subtle"
+                aria-label={`Password changed: ${name} changed their Xero password`}
+                aria-disabled={declaring}
+                onClick={async () => {
+                  if (declaring) return;
+                  setDeclaring(true);
+                  setDeclareError(null);
+                  const r = await request('staff.passwordChanged', { staffId: person.id });
+                  setDeclaring(false);
+                  if (r.ok) navigate(href('reconnect', person.id));
+                  else setDeclareError(r.error.message);
+                }}
+              >
+                Password changed…
+              </button>
+            )}
+            <a className="button subtle" href={href('offboarding', person.id)} aria-label={`Offboard ${name}…`}>
+              Offboard…
+            </a>
           </div>
+          {declareError && (
+            <p className="field-error" role="alert">
+              {declareError}
+            </p>
+          )}
         </td>
       </tr>
       <tr id={detailId} hidden={!open} className="staff-detail-row">

@@ -1,0 +1,419 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { ApiResult, Operation } from '../../../../shared/api.js';
+import type { AuditReport } from '../../../../shared/workflows.js';
+import { isActive } from '../../state/operations.js';
+import { href, type Route } from '../../state/router.js';
+import { refreshSnapshot, request, saveTextFile, startAuditMove, useClaimOperations, useRelink, useSnapshot } from '../../state/store.js';
+import { OperationStatus } from '../../operations/OperationStatus.js';
+import { Icon } from '../../ui/Icon.js';
+import { Busy, HealthBadge, StatusText } from '../../ui/Status.js';
+import { ViewHeading } from '../../ui/ViewHeading.js';
+import { when } from '../../ui/format.js';
+import { DEPENDENCY_WORDS, plural, STAFF_STATUS_WORDS, TRACKED_STATE_WORDS, VERDICT_WORDS } from '../../ui/words.js';
+import { ReconnectAddress } from './TrackedChecklist.js';
+
+/**
+ * Before someone leaves: everything that depends on them (sign-ins, the organisations behind them, apps they
+ * created in Xero's developer portal, third-party apps they authorised), moving each to the advisor who takes
+ * over, and the verdict: safe to remove only when nothing depends on them any more.
+ */
+export function OffboardingView({ route }: { route: Route }) {
+  const staffId = route.id;
+  const snapshot = useSnapshot();
+  const [audit, setAudit] = useState<AuditReport | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  // Every move for this leaver shows in its app's row (also once moved), so the tray leaves them out.
+  useClaimOperations((o) => o.kind === 'offboarding-move' && o.leaverId === staffId);
+
+  const load = useCallback(async () => {
+    if (!staffId) return;
+    const r = await request('audit.get', { staffId });
+    if (r.ok) {
+      setAudit(r.value);
+      setError(null);
+    } else setError(r.error.message);
+  }, [staffId]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const apply = async (p: Promise<ApiResult<AuditReport>>) => {
+    const r = await p;
+    if (r.ok) {
+      setAudit(r.value);
+      setError(null);
+    } else setError(r.error.message);
+  };
+
+  if (!staffId) return <p className="empty">Choose a person in Staff to offboard.</p>;
+  const person = snapshot.staff.find((s) => s.id === staffId);
+  const name = audit ? audit.staff.name || audit.staff.email : person ? person.name || person.email : 'this person';
+  const candidates = snapshot.staff.filter((s) => s.id !== staffId && s.status === 'active');
+  const target = audit?.target ?? null;
+  const targetName = target ? target.name || target.email : null;
+
+  return (
+    <>
+      <p className="breadcrumb">
+        <a href={href('staff')}>Staff</a> <span aria-hidden="true">/</span> {name}
+      </p>
+      <ViewHeading description="Everything that stops working when this person's Xero user is removed, and moving each to another advisor first.">
+        Offboarding {name}
+      </ViewHeading>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      {!audit ? (
+        !error && <Busy text="Looking for everything that depends on them…" />
+      ) : (
+        <>
+          <Verdict audit={audit} />
+
+          <section className="section card offboarding-setup" aria-labelledby="ob-setup">
+            <h2 id="ob-setup">Who takes over</h2>
+            <p>
+              <span className="report-label">{name}: </span>
+              <StatusText tone={STAFF_STATUS_WORDS[audit.staff.status].tone} icon={audit.staff.status === 'active' ? 'user' : 'alert'} text={STAFF_STATUS_WORDS[audit.staff.status].label} />
+              {audit.staff.status === 'active' && (
+                <button type="button" className="button small leave-button" onClick={() => void request('staff.setStatus', { staffId, status: 'leaving' }).then(async (r) => (r.ok ? (await load(), await refreshSnapshot()) : setError(r.error.message)))}>
+                  Mark as leaving
+                </button>
+              )}
+            </p>
+            <div className="field">
+              <label htmlFor="ob-target">Advisor who takes over</label>
+              <select id="ob-target" value={target?.id ?? ''} onChange={(e) => e.target.value && void apply(request('audit.setTarget', { staffId, targetStaffId: e.target.value }))}>
+                <option value="">Choose an advisor…</option>
+                {candidates.map((s) => (
+                  <option key={s.id} value={s.id}>
+                    {s.name || s.email}
+                  </option>
+                ))}
+              </select>
+              <p className="field-help">Reconnections count only when Xero says this advisor approved them.</p>
+            </div>
+            <div className="button-row">
+              <button
+                type="button"
+                className="button"
+                onClick={async () => {
+                  const r = await request('audit.csv', { staffId });
+                  if (!r.ok) return setError(r.error.message);
+                  const saved = await saveTextFile(r.value.fileName, r.value.csv);
+                  if (!saved.ok) setError(saved.error.message);
+                }}
+              >
+                Download CSV
+              </button>
+              <a className="button" href={href('reports', 'offboarding', {}, staffId)}>
+                Report for filing (PDF)
+              </a>
+            </div>
+          </section>
+
+          {audit.warnings.length > 0 && (
+            <section className="callout tone-bad" aria-labelledby="ob-warnings">
+              <h2 id="ob-warnings" className="callout-title">
+                Warnings
+              </h2>
+              <ul className="plain-list">
+                {audit.warnings.map((w, i) => (
+                  <li key={i}>
+                    <StatusText tone="warn" icon="alert" text={w.message} /> <span className="muted">({when(w.at)})</span>
+                  </li>
+                ))}
+              </ul>
+            </section>
+          )}
+
+          <section className="section" aria-labelledby="ob-grants">
+            <h2 id="ob-grants">Xero sign-ins they approved</h2>
+            {audit.grants.length === 0 ? (
+              <p className="empty">None.</p>
+            ) : (
+              <div className="table-wrap">
+                <table className="data-table">
+                  <thead>
+                    <tr>
+                      <th scope="col">App</th>
+                      <th scope="col">Health</th>
+                      <th scope="col">Organisations</th>
+                      <th scope="col">Moved</th>
+                      <th scope="col">
+                        <span className="visually-hidden">Actions</span>
+                      </th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {audit.grants.map((g) => (
+                      <tr key={g.grantId}>
+                        <th scope="row">{g.appName}</th>
+                        <td>
+                          <HealthBadge health={g.health} />
+                        </td>
+                        <td>{g.organisations}</td>
+                        <td>
+                          <StatusText tone={g.moved >= g.organisations ? 'ok' : 'bad'} icon={g.moved >= g.organisations ? 'check' : 'alert'} text={`${g.moved} of ${g.organisations}`} />
+                        </td>
+                        <td>
+                          <MoveControl
+                            done={g.moved >= g.organisations}
+                            staffId={staffId}
+                            appId={g.appId}
+                            appName={g.appName}
+                            targetName={targetName}
+                            onFinished={load}
+                            // An app that connects one organisation per approval moves one organisation at a time.
+                            tenantId={
+                              snapshot.apps.find((a) => a.id === g.appId)?.multiOrgConsent === false
+                                ? audit.connections.find((c) => c.appId === g.appId && c.state === 'depends')?.tenantId
+                                : undefined
+                            }
+                          />
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+          </section>
+
+          <section className="section" aria-labelledby="ob-connections">
+            <h2 id="ob-connections">Organisations reached through them</h2>
+            {audit.connections.length === 0 ? (
+              <p className="empty">None.</p>
+            ) : (
+              <div className="table-wrap">
+                <table className="data-table">
+                  <thead>
+                    <tr>
+                      <th scope="col">Organisation</th>
+                      <th scope="col">App</th>
+                      <th scope="col">Health</th>
+                      <th scope="col">State</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {audit.connections.map((c) => (
+                      <tr key={c.connectionId}>
+                        <th scope="row">{c.organisation}</th>
+                        <td>{c.appName}</td>
+                        <td>
+                          <HealthBadge health={c.health} />
+                        </td>
+                        <td>
+                          <DependencyState state={c.state} movedTo={c.movedTo?.name ?? null} movedAt={c.movedAt} />
+                          {c.note && <span className="cell-sub">{c.note}</span>}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+          </section>
+
+          <section className="section" aria-labelledby="ob-apps">
+            <h2 id="ob-apps">Apps they created in Xero's developer portal</h2>
+            {audit.appsCreated.length === 0 ? (
+              <p className="empty">None recorded.</p>
+            ) : (
+              <ul className="plain-list created-apps">
+                {audit.appsCreated.map((a) => (
+                  <li key={a.appId} className="card created-app">
+                    <div className="checklist-head">
+                      <span className="cell-title">{a.appName}</span>
+                      <DependencyState state={a.state} movedTo={null} movedAt={a.movedAt} how={a.how} />
+                    </div>
+                    <p>{a.guidance}</p>
+                    <p className="muted">Used by {plural(a.organisations, 'organisation')}.</p>
+                    {a.state === 'depends' && (
+                      <div className="button-row">
+                        <button type="button" className="button small" aria-label={`Mark transferred: ${a.appName}`} onClick={() => void apply(request('audit.markAppMoved', { staffId, appId: a.appId, how: 'transferred' }))}>
+                          Mark transferred
+                        </button>
+                        <button type="button" className="button small" aria-label={`Mark recreated: ${a.appName}`} onClick={() => void apply(request('audit.markAppMoved', { staffId, appId: a.appId, how: 'recreated' }))}>
+                          Mark recreated
+                        </button>
+                      </div>
+                    )}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </section>
+
+          <section className="section" aria-labelledby="ob-tracked">
+            <h2 id="ob-tracked">Third-party apps they authorised</h2>
+            {audit.tracked.length === 0 ? (
+              <p className="empty">None recorded. Add them under Third-party apps.</p>
+            ) : (
+              <div className="table-wrap">
+                <table className="data-table">
+                  <thead>
+                    <tr>
+                      <th scope="col">App</th>
+                      <th scope="col">Organisation</th>
+                      <th scope="col">Where to reconnect</th>
+                      <th scope="col">State</th>
+                      <th scope="col">
+                        <span className="visually-hidden">Actions</span>
+                      </th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {audit.tracked.map((t) => (
+                      <tr key={t.id}>
+                        <th scope="row">{t.app}</th>
+                        <td>{t.organisation}</td>
+                        <td>
+                          <ReconnectAddress url={t.reconnectUrl} app={t.app} organisation={t.organisation} />
+                        </td>
+                        <td>
+                          <DependencyState state={t.state} movedTo={t.movedTo?.name ?? null} movedAt={t.movedAt} />
+                          <span className="cell-sub">{TRACKED_STATE_WORDS[t.health].label}</span>
+                        </td>
+                        <td>
+                          {t.state === 'depends' && target && (
+                            <button
+                              type="button"
+                              className="button small"
+                              aria-label={`Move to ${targetName}: ${t.app} for ${t.organisation}`}
+                              onClick={async () => {
+                                const r = await request('tracked.move', { id: t.id, toStaffId: target.id });
+                                if (r.ok) await load();
+                                else setError(r.error.message);
+                              }}
+                            >
+                              Move to {targetName}
+                            </button>
+                          )}
+                          {t.state === 'depends' && !target && <span className="muted">Choose who takes over first.</span>}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+          </section>
+        </>
+      )}
+    </>
+  );
+}
+
+function Verdict({ audit }: { audit: AuditReport }) {
+  const v = VERDICT_WORDS[audit.verdict];
+  const safe = audit.verdict === 'safe-to-remove';
+  return (
+    <section className={`callout verdict tone-${safe ? 'ok' : 'bad'}`} aria-labelledby="ob-verdict">
+      <h2 id="ob-verdict" className="verdict-title">
+        <StatusText tone={v.tone} icon={safe ? 'check' : 'alert'} text={v.label} />
+      </h2>
+      <p>
+        {audit.progress.moved} of {plural(audit.progress.total, 'dependency', 'dependencies')} moved, {audit.progress.remaining} remaining.
+      </p>
+      {!safe && audit.reasons.length > 0 && (
+        <ul className="bullets verdict-reasons" aria-label="What still depends on them">
+          {audit.reasons.map((r, i) => (
+            <li key={i}>{r}</li>
+          ))}
+        </ul>
+      )}
+      {safe && <p>Nothing depends on {audit.staff.name || audit.staff.email} any more: their Xero user can be removed.</p>}
+    </section>
+  );
+}
+
+function DependencyState({ state, movedTo, movedAt, how }: { state: 'depends' | 'moved'; movedTo: string | null; movedAt: string | null; how?: string | null }) {
+  const w = DEPENDENCY_WORDS[state];
+  const text = state === 'moved' ? `${how ? capitalise(how) : 'Moved'}${movedTo ? ` to ${movedTo}` : ''}` : w.label;
+  return (
+    <>
+      <StatusText tone={w.tone} icon={state === 'moved' ? 'check' : 'alert'} text={text} />
+      {movedAt && <span className="cell-sub">{when(movedAt)}</span>}
+    </>
+  );
+}
+
+function capitalise(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** "Reconnect as <target>": the sign-in for one app, its progress in place, and main's verdict on it. */
+function MoveControl({
+  staffId,
+  appId,
+  appName,
+  targetName,
+  tenantId,
+  onFinished,
+  done,
+}: {
+  done: boolean;
+  staffId: string;
+  appId: string;
+  appName: string;
+  targetName: string | null;
+  tenantId: string | undefined;
+  onFinished: () => Promise<void>;
+}) {
+  const ops = useRelink((s) => s.operations);
+  const [error, setError] = useState<string | null>(null);
+  const [starting, setStarting] = useState(false);
+  const op: Operation | null = ops.find((o) => o.kind === 'offboarding-move' && o.leaverId === staffId && o.appId === appId) ?? null;
+  const active = !!op && isActive(op);
+  const last = useRef(op?.state);
+  useEffect(() => {
+    const was = last.current;
+    last.current = op?.state;
+    if (op && was && was !== op.state && !isActive(op)) {
+      void onFinished();
+      void refreshSnapshot();
+    }
+  }, [op, op?.state, onFinished]);
+
+  if (!targetName && !done) return <span className="muted">Choose who takes over first.</span>;
+  const tone = op?.outcome === 'moved' ? 'ok' : op?.outcome === 'failed' ? 'bad' : 'warn';
+  return (
+    <div className="reconnect">
+      {!done && (
+        <button
+          type="button"
+          className="button primary small"
+          aria-label={`Reconnect as ${targetName}: ${appName}`}
+          aria-disabled={active || starting}
+          onClick={async () => {
+            if (active || starting) return;
+            setError(null);
+            setStarting(true);
+            const r = await startAuditMove(staffId, appId, tenantId);
+            setStarting(false);
+            if (!r.ok) setError(r.error.message);
+          }}
+        >
+          {(active || starting) && <Icon name="spinner" className="spin" />}
+          Reconnect as {targetName}
+        </button>
+      )}
+      {error && (
+        <p className="field-error" role="alert">
+          {error}
+        </p>
+      )}
+      <div role="status" aria-live="polite" className="reconnect-progress">
+        {/* While it runs: the sign-in link and Cancel; afterwards main's verdict on the move (a wrong person is not counted). */}
+        {op && (isActive(op) || !op.message) && <OperationStatus op={op} {...(targetName ? { who: targetName } : {})} appName={appName} />}
+        {op && !isActive(op) && op.message && (
+          <div className={`operation operation-${op.state}`}>
+            <StatusText tone={tone} icon={op.outcome === 'moved' ? 'check' : 'alert'} text={op.message} />
+          </div>
+        )}
+      </div>
+    </div>
+  );
+}
