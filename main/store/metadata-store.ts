@@ -269,7 +269,7 @@ export class MetadataStore {
       problem = raw.reason;
     } else {
       try {
-        const { doc, fromVersion } = parseMetadata(raw, this.backend.path);
+        const { doc, fromVersion } = parseMetadata(raw, this.backend.path, { consume: true });
         this.#install(doc, this.backend.fingerprint());
         this.#refreshLastGood(doc);
         return { source: 'file', fromVersion, recovery: null };
@@ -289,7 +289,7 @@ export class MetadataStore {
     let lastGoodProblem = 'there is no last good copy';
     if (lastGood !== undefined && !(lastGood instanceof CorruptFile)) {
       try {
-        const { doc } = parseMetadata(lastGood, this.backend.lastGood.path);
+        const { doc } = parseMetadata(lastGood, this.backend.lastGood.path, { consume: true });
         this.backend.write(doc);
         this.#install(doc, this.backend.fingerprint());
         return this.#emitRecovery({
@@ -464,7 +464,7 @@ export class MetadataStore {
     if (raw instanceof CorruptFile) problem = raw.reason;
     else {
       try {
-        fresh = parseMetadata(raw, this.backend.path);
+        fresh = parseMetadata(raw, this.backend.path, { consume: true });
       } catch (error) {
         if (!(error instanceof InvalidMetadataError)) throw error; // NewerSchemaError: never overwrite
         problem = error.reason;
@@ -566,7 +566,7 @@ export class MetadataStore {
       // Nothing written yet: the base is the empty document the store started from.
       if (raw === undefined && this.#baseRevision === 0) return emptyMetadata();
       if (raw !== undefined && !(raw instanceof CorruptFile)) {
-        const { doc } = parseMetadata(raw, this.backend.path);
+        const { doc } = parseMetadata(raw, this.backend.path, { consume: true });
         this.#baseRevision = doc.revision;
         return doc;
       }

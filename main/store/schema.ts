@@ -175,7 +175,7 @@ export interface ParsedMetadata {
  * NewerSchemaError for a future version (the caller must leave the file alone) and InvalidMetadataError for
  * anything else it cannot read (the caller quarantines it).
  */
-export function parseMetadata(raw: unknown, path: string): ParsedMetadata {
+export function parseMetadata(raw: unknown, path: string, opts: { consume?: boolean } = {}): ParsedMetadata {
   const fromVersion = versionOf(raw);
   if (fromVersion === null) throw new InvalidMetadataError('not a Relink metadata document (no recognisable schemaVersion)');
   if (fromVersion > SCHEMA_VERSION) throw new NewerSchemaError(fromVersion, path);
@@ -185,9 +185,53 @@ export function parseMetadata(raw: unknown, path: string): ParsedMetadata {
     if (!step) throw new InvalidMetadataError(`no migration from schema ${v}`);
     doc = step(doc);
   }
-  const parsed = metadataSchema.safeParse(doc);
-  if (!parsed.success) throw new InvalidMetadataError(summariseIssues(parsed.error));
-  return { doc: parsed.data, fromVersion };
+  return { doc: validatedByRecord(doc, opts.consume ?? false), fromVersion };
+}
+
+/** The collections that can hold thousands of records, with the field each record is keyed by. */
+const BULK = [
+  ['connections', connectionSchema, (v: { id: string }) => v.id],
+  ['organisations', organisationSchema, (v: { tenantId: string }) => v.tenantId],
+  ['tracked', trackedConnectionSchema, (v: { id: string }) => v.id],
+] as const;
+
+/**
+ * The full validation of a document just read, the same checks as `metadataSchema`, done record by record on
+ * the bulk collections; with `consume` (a document read from disk that nobody else holds) each raw record is
+ * dropped as soon as its validated copy exists. Validating the whole 10,000-connection document at once held the raw and the validated copy (and
+ * zod's bookkeeping for both) at the same moment, about 40 MB at peak on every start.
+ */
+function validatedByRecord(doc: Record<string, unknown>, consume: boolean): MetadataDocument {
+  const { connections, organisations, tracked, ...small } = doc;
+  const bulk: Record<string, unknown> = { connections, organisations, tracked };
+  const parsedSmall = lightSchema.safeParse(small);
+  const problems: string[] = parsedSmall.success ? [] : [summariseIssues(parsedSmall.error)];
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [name, schema, idOf] of BULK) {
+    const records = bulk[name];
+    if (records === null || typeof records !== 'object' || Array.isArray(records)) {
+      problems.push(`${name}: expected an object of records`);
+      continue;
+    }
+    const raw = records as Record<string, unknown>;
+    const valid: Record<string, unknown> = {};
+    for (const key of Object.keys(raw)) {
+      const r = (schema as z.ZodType).safeParse(raw[key]);
+      if (consume) delete raw[key];
+      if (!r.success) {
+        if (problems.length < 5) problems.push(summariseIssues(r.error).replace(/^/, `${name}.${key}.`).replace(/; /g, `; ${name}.${key}.`));
+        continue;
+      }
+      if ((idOf as (v: unknown) => string)(r.data) !== key) {
+        if (problems.length < 5) problems.push(`${name}.${key}: record key does not match the id it holds`);
+        continue;
+      }
+      valid[key] = r.data;
+    }
+    out[name] = valid;
+  }
+  if (problems.length > 0 || !parsedSmall.success) throw new InvalidMetadataError(problems.join('; '));
+  return { ...parsedSmall.data, ...out } as MetadataDocument;
 }
 
 /** Validate a document about to be written (throws InvalidMetadataError); returns a fresh deep copy. */
