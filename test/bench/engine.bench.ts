@@ -16,7 +16,7 @@
  * not the TypeScript loader's (tsx alone adds ~40 MB). Refreshes run 16 at a time, with a libuv pool of 16
  * for the file I/O of the journal and locks.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
@@ -27,36 +27,10 @@ import { ThreadedKeychain } from '../../main/secrets/threaded-keychain.js';
 import { RelinkService } from '../../main/service/relink-service.js';
 import { ConfBackend } from '../../main/store/document-file.js';
 import { followAuthorize } from '../support/headless-browser.js';
+import { control, startScaleSandbox } from './support/scale-profile.js';
 
 /** The service's default; RELINK_BENCH_CONCURRENCY overrides it to explore. */
 const CONCURRENCY = Number(process.env.RELINK_BENCH_CONCURRENCY ?? 16);
-
-async function startSandbox(): Promise<{ origin: string; apps: Array<{ name: string; clientId: string }>; child: ChildProcess }> {
-  const child = spawn('node_modules/.bin/tsx', ['main/sandbox/cli.ts', '--port', '0', '--seed', 'scale', '--json'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl >= 0) resolve(out.slice(0, nl));
-    });
-    child.once('exit', (code) => reject(new Error(`sandbox exited with ${code}`)));
-  });
-  const parsed = JSON.parse(line) as { origin: string; apps: Array<{ name: string; clientId: string }> };
-  return { ...parsed, child };
-}
-
-async function control(origin: string, method: string, p: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${origin}${p}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${method} ${p}: ${res.status} ${await res.text()}`);
-  return res.json();
-}
 
 /** The system clock, moved forward when the benchmark says the computer slept. */
 class OffsetClock implements Clock {
@@ -88,7 +62,7 @@ async function main(): Promise<void> {
   }
   const dataDir = mkdtempSync(path.join(tmpdir(), 'relink-bench-'));
   const service = `relink-bench-${process.pid}`;
-  const sandbox = await startSandbox();
+  const sandbox = await startScaleSandbox();
   const keychain = new ThreadedKeychain();
   const clock = new OffsetClock();
   const open = () =>
@@ -176,7 +150,7 @@ async function main(): Promise<void> {
     console.log(`peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB (target ≤ 200 MB)`);
     console.log(`timers armed by the running engine: ${timers} (target 1)`);
   } finally {
-    sandbox.child.kill('SIGTERM');
+    await sandbox.stop();
     await keychain.close();
     // Remove this run's keychain entries.
     const cleanup = await open().catch(() => null);
