@@ -288,7 +288,7 @@ export function assessHealth(input: HealthInput): HealthReport {
         tenantIds: [...new Set(conns.map((c) => c.tenantId))],
         connectionIds: conns.map((c) => c.id),
         evidence: [
-          `Xero rejected the app's credentials on ${list.length} of its ${all.length} connection${all.length === 1 ? '' : 's'} (${list[0]!.lastFailure?.detail ?? 'invalid_client'}).`,
+          `Xero rejected the app's credentials for ${list.length} of its ${all.length} sign-in${all.length === 1 ? '' : 's'} (${list[0]!.lastFailure?.detail ?? 'invalid_client'}).`,
           ...(creatorGone ? [`The app was created by ${creator!.name || creator!.email}, who is marked as ${creator!.status}.`] : []),
           ...(noSecret && !creatorGone && !unknownClient ? ['It is a PKCE app, which has no client secret to rotate: Xero no longer knows its client id.'] : []),
         ],
