@@ -14,6 +14,7 @@ import {
   Tray,
 } from 'electron';
 import { RelinkApp } from '../app/relink-app.js';
+import { resolveProfile } from '../cli/profile.js';
 import { SystemClock } from '../core/clock.js';
 import { ThreadedKeychain } from '../secrets/threaded-keychain.js';
 import { ElectronStoreBackend } from '../store/electron-store-backend.js';
@@ -35,7 +36,7 @@ import { createMainWindow, hardenContents, hardenSession, runWindow } from './wi
  * how the end-to-end test keeps off the advisor's real connections.
  */
 
-const KEYCHAIN_SERVICE = process.env.RELINK_KEYCHAIN_SERVICE || 'Relink';
+const KEYCHAIN_SERVICE = resolveProfile({}).keychainService;
 /** Refreshes under way when the advisor quits are let finish (a rotated token must be saved), up to this long. */
 const CLOSE_TIMEOUT_MS = 30_000;
 
@@ -112,7 +113,9 @@ if (!app.requestSingleInstanceLock()) {
 
   const start = async () => {
     if (process.platform === 'win32') app.setAppUserModelId('nz.relink.desktop');
-    const dataDir = process.env.RELINK_DATA_DIR ? path.resolve(process.env.RELINK_DATA_DIR) : app.getPath('userData');
+    // The same profile as the `relink` CLI and browser mode (and their RELINK_DATA_DIR), so IT staff's scripts
+    // and the window see one set of connections; Electron's own userData folder holds only its caches.
+    const { dataDir } = resolveProfile({});
     keychain = new ThreadedKeychain();
     relinkApp = await RelinkApp.open({
       host: 'electron',
