@@ -121,16 +121,7 @@ export interface OpenOptions {
 
 /** Opens `url` as `how` says. Rejects with a BrowserOpenError that says what went wrong. */
 export async function openInBrowser(url: string, how: BrowserHow, opts: OpenOptions = {}): Promise<void> {
-  const safe = assertOpenableUrl(url);
-  if (how.kind === 'none') {
-    how.print(safe);
-    return;
-  }
-  const { program, args } = how.kind === 'system' ? systemOpener() : (() => {
-    const [first, ...rest] = splitCommand(how.command);
-    return { program: first!, args: rest };
-  })();
-  await launch(program, [...args, safe], opts.settleMs ?? 1_500);
+  await openChecked(assertOpenableUrl(url), how, opts);
 }
 
 /**
@@ -147,7 +138,11 @@ export async function openLocalPageInBrowser(fileUrl: string, how: BrowserHow, o
   if (!fs.statSync(file, { throwIfNoEntry: false })?.isFile()) {
     throw new BrowserOpenError('refused-url', 'Relink will only open a page of its own on this computer here.');
   }
-  const safe = pathToFileURL(file).href;
+  await openChecked(pathToFileURL(file).href, how, opts);
+}
+
+/** Hands an address already checked by the caller to the configured browser (or prints it). */
+async function openChecked(safe: string, how: BrowserHow, opts: OpenOptions): Promise<void> {
   if (how.kind === 'none') {
     how.print(safe);
     return;

@@ -185,9 +185,9 @@ export class Refresher {
     const known = this.#known.get(grantId);
     if (known && generation !== null && known.generation === generation) return { refreshToken: known.token };
     const stored = await this.deps.vault.readGrant(grantId);
-    if (stored && generations) {
-      this.#known.set(grantId, { token: stored.refreshToken, generation: generation ?? (await generations.bumpGeneration(grantId)) });
-    }
+    // No stamp yet (never refreshed since stamps exist): nothing to remember it by; the refresh about to be
+    // sent sets one, and what it stores is remembered under it.
+    if (stored && generation !== null) this.#known.set(grantId, { token: stored.refreshToken, generation });
     return stored;
   }
 

@@ -8,21 +8,15 @@
  * Needs a Secret Service (`bash .ci/with-keyring.sh …`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SystemClock } from '../../../main/core/clock.js';
 import { ThreadedKeychain } from '../../../main/secrets/threaded-keychain.js';
 import { RelinkService } from '../../../main/service/relink-service.js';
 import { ConfBackend } from '../../../main/store/document-file.js';
 import { followAuthorize } from '../../support/headless-browser.js';
 
-/**
- * The project folder: three levels up from this file, or — when bench:engine runs it bundled from
- * dist/bench/ — the folder npm runs scripts in.
- */
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = fs.existsSync(path.resolve(HERE, '../../../package.json')) && !HERE.includes(`${path.sep}dist${path.sep}`) ? path.resolve(HERE, '../../..') : process.cwd();
+/** Benches run through npm scripts, which start in the project folder (also when bench:engine runs bundled). */
+const ROOT = process.cwd();
 
 export interface ScaleSandbox {
   origin: string;
