@@ -6,6 +6,7 @@ import { Busy } from '../../ui/Status.js';
 import { ViewHeading } from '../../ui/ViewHeading.js';
 import { endOfDay, startOfDay, when } from '../../ui/format.js';
 import { ACTIVITY_ACTION_WORDS, activityActionWords, ACTOR_WORDS, plural } from '../../ui/words.js';
+import { DataTable } from '../../ui/DataTable.js';
 
 /** What Relink and the advisors did, newest first, filtered by what, when, who and which app. */
 export function ActivityView() {
@@ -143,17 +144,7 @@ export function ActivityView() {
       {entries && entries.length === 0 && <p className="empty">Nothing recorded for these filters.</p>}
       {entries && entries.length > 0 && (
         <div className="table-wrap">
-          <table className="data-table activity-table">
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">What happened</th>
-                <th scope="col">By</th>
-                <th scope="col">App</th>
-                <th scope="col">Staff member</th>
-                <th scope="col">Details</th>
-              </tr>
-            </thead>
+          <DataTable className="activity-table" columns={['When', 'What happened', 'By', 'App', 'Staff member', 'Details']}>
             <tbody>
               {entries.map((e, i) => (
                 <tr key={`${e.ts}-${i}`}>
@@ -171,7 +162,7 @@ export function ActivityView() {
                 </tr>
               ))}
             </tbody>
-          </table>
+          </DataTable>
         </div>
       )}
     </>

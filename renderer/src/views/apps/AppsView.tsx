@@ -12,6 +12,7 @@ import type { Tone } from '../../ui/words.js';
 import { Icon, type IconName } from '../../ui/Icon.js';
 import { AddAppForm } from './AddAppForm.js';
 import { UpdateSecretForm } from './UpdateSecretForm.js';
+import { ACTIONS, DataTable } from '../../ui/DataTable.js';
 
 /** The firm's own Xero apps: connections against the plan's limit, whether Xero accepts them, who made them. */
 export function AppsView() {
@@ -80,31 +81,24 @@ export function AppsView() {
           <p className="empty">No apps yet.</p>
         ) : (
           <div className="table-wrap">
-            <table className="data-table apps-table">
-              <colgroup>
-                <col className="col-app" />
-                <col className="col-count" />
-                <col className="col-accepted" />
-                <col className="col-creator" />
-                <col className="col-actions" />
-              </colgroup>
-              <thead>
-                <tr>
-                  <th scope="col">App</th>
-                  <th scope="col">Organisations connected</th>
-                  <th scope="col">Xero accepts it</th>
-                  <th scope="col">Created by</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
+            <DataTable
+              className="apps-table"
+              before={
+                <colgroup>
+                  <col className="col-app" />
+                  <col className="col-count" />
+                  <col className="col-accepted" />
+                  <col className="col-creator" />
+                  <col className="col-actions" />
+                </colgroup>
+              }
+              columns={['App', 'Organisations connected', 'Xero accepts it', 'Created by', ACTIONS]}>
               <tbody>
                 {index.apps.map((app) => (
                   <AppRow key={app.id} app={app} index={index} />
                 ))}
               </tbody>
-            </table>
+            </DataTable>
           </div>
         )}
       </section>

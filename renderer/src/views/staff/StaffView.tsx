@@ -8,6 +8,7 @@ import { HealthBadge, StatusText } from '../../ui/Status.js';
 import { ViewHeading } from '../../ui/ViewHeading.js';
 import { ago, day } from '../../ui/format.js';
 import { HEALTH_WORDS, plural, STAFF_STATUS_WORDS } from '../../ui/words.js';
+import { ACTIONS, DataTable } from '../../ui/DataTable.js';
 
 /**
  * The firm's people and what depends on each of them: their sign-ins (one per app), the organisations reached
@@ -27,25 +28,13 @@ export function StaffView() {
         <p className="empty">Nobody has connected an app yet.</p>
       ) : (
         <div className="table-wrap">
-          <table className="data-table staff-table">
-            <thead>
-              <tr>
-                <th scope="col">Person</th>
-                <th scope="col">Status</th>
-                <th scope="col">Sign-ins</th>
-                <th scope="col">Organisations</th>
-                <th scope="col">Need attention</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
+          <DataTable className="staff-table" columns={['Person', 'Status', 'Sign-ins', 'Organisations', 'Need attention', ACTIONS]}>
             <tbody>
               {people.map((p) => (
                 <PersonRows key={p.id} person={p} index={index} now={snapshot.generatedAt} />
               ))}
             </tbody>
-          </table>
+          </DataTable>
         </div>
       )}
     </>

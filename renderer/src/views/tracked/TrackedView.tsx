@@ -6,6 +6,7 @@ import { ViewHeading } from '../../ui/ViewHeading.js';
 import { when } from '../../ui/format.js';
 import { plural, TRACKED_STATE_WORDS } from '../../ui/words.js';
 import { ReconnectAddress } from '../workflows/TrackedChecklist.js';
+import { ACTIONS, DataTable } from '../../ui/DataTable.js';
 
 /**
  * Third-party apps (payroll, receipts, e-commerce, CRM) connected to clients' Xero organisations that Relink holds
@@ -88,20 +89,7 @@ export function TrackedView() {
 function TrackedTable({ items, onChanged, onError, onNotice }: { items: Tracked[]; onChanged: () => Promise<void>; onError: (m: string) => void; onNotice: (m: string) => void }) {
   return (
     <div className="table-wrap">
-      <table className="data-table tracked-table" aria-label="Third-party apps">
-        <thead>
-          <tr>
-            <th scope="col">Organisation</th>
-            <th scope="col">App</th>
-            <th scope="col">Authorised by</th>
-            <th scope="col">State</th>
-            <th scope="col">Where to reconnect</th>
-            <th scope="col">Confirmed</th>
-            <th scope="col">
-              <span className="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
+      <DataTable className="tracked-table" label="Third-party apps" columns={['Organisation', 'App', 'Authorised by', 'State', 'Where to reconnect', 'Confirmed', ACTIONS]}>
         <tbody>
           {items.map((t) => {
             const w = TRACKED_STATE_WORDS[t.state];
@@ -163,7 +151,7 @@ function TrackedTable({ items, onChanged, onError, onNotice }: { items: Tracked[
             );
           })}
         </tbody>
-      </table>
+      </DataTable>
     </div>
   );
 }
@@ -311,14 +299,7 @@ function ImportTracked({ onImported }: { onImported: (r: TrackedImportResult) =>
           {invalid > 0 && (
             <>
               <h4>Rejected rows</h4>
-              <table className="data-table import-table" aria-label="Rejected rows">
-                <thead>
-                  <tr>
-                    <th scope="col">Line</th>
-                    <th scope="col">Row</th>
-                    <th scope="col">Why</th>
-                  </tr>
-                </thead>
+              <DataTable className="import-table" label="Rejected rows" columns={['Line', 'Row', 'Why']}>
                 <tbody>
                   {preview.rejected.map((r) => (
                     <tr key={`${r.line}-${r.row}`}>
@@ -338,21 +319,13 @@ function ImportTracked({ onImported }: { onImported: (r: TrackedImportResult) =>
                     </tr>
                   ))}
                 </tbody>
-              </table>
+              </DataTable>
             </>
           )}
           {valid > 0 && (
             <>
               <h4>Rows to import</h4>
-              <table className="data-table import-table" aria-label="Rows to import">
-                <thead>
-                  <tr>
-                    <th scope="col">Line</th>
-                    <th scope="col">Organisation</th>
-                    <th scope="col">App</th>
-                    <th scope="col">Authorised by</th>
-                  </tr>
-                </thead>
+              <DataTable className="import-table" label="Rows to import" columns={['Line', 'Organisation', 'App', 'Authorised by']}>
                 <tbody>
                   {preview.accepted.map((a) => (
                     <tr key={a.line}>
@@ -363,7 +336,7 @@ function ImportTracked({ onImported }: { onImported: (r: TrackedImportResult) =>
                     </tr>
                   ))}
                 </tbody>
-              </table>
+              </DataTable>
             </>
           )}
           <div className="form-actions">

@@ -11,6 +11,7 @@ import { ViewHeading } from '../../ui/ViewHeading.js';
 import { when } from '../../ui/format.js';
 import { DEPENDENCY_WORDS, plural, STAFF_STATUS_WORDS, TRACKED_STATE_WORDS, VERDICT_WORDS } from '../../ui/words.js';
 import { ReconnectAddress } from './TrackedChecklist.js';
+import { ACTIONS, DataTable } from '../../ui/DataTable.js';
 
 /**
  * Before someone leaves: everything that depends on them (sign-ins, the organisations behind them, apps they
@@ -134,18 +135,7 @@ export function OffboardingView({ route }: { route: Route }) {
               <p className="empty">None.</p>
             ) : (
               <div className="table-wrap">
-                <table className="data-table">
-                  <thead>
-                    <tr>
-                      <th scope="col">App</th>
-                      <th scope="col">Health</th>
-                      <th scope="col">Organisations</th>
-                      <th scope="col">Moved</th>
-                      <th scope="col">
-                        <span className="visually-hidden">Actions</span>
-                      </th>
-                    </tr>
-                  </thead>
+                <DataTable columns={['App', 'Health', 'Organisations', 'Moved', ACTIONS]}>
                   <tbody>
                     {audit.grants.map((g) => (
                       <tr key={g.grantId}>
@@ -176,7 +166,7 @@ export function OffboardingView({ route }: { route: Route }) {
                       </tr>
                     ))}
                   </tbody>
-                </table>
+                </DataTable>
               </div>
             )}
           </section>
@@ -187,15 +177,7 @@ export function OffboardingView({ route }: { route: Route }) {
               <p className="empty">None.</p>
             ) : (
               <div className="table-wrap">
-                <table className="data-table">
-                  <thead>
-                    <tr>
-                      <th scope="col">Organisation</th>
-                      <th scope="col">App</th>
-                      <th scope="col">Health</th>
-                      <th scope="col">State</th>
-                    </tr>
-                  </thead>
+                <DataTable columns={['Organisation', 'App', 'Health', 'State']}>
                   <tbody>
                     {audit.connections.map((c) => (
                       <tr key={c.connectionId}>
@@ -211,7 +193,7 @@ export function OffboardingView({ route }: { route: Route }) {
                       </tr>
                     ))}
                   </tbody>
-                </table>
+                </DataTable>
               </div>
             )}
           </section>
@@ -252,18 +234,7 @@ export function OffboardingView({ route }: { route: Route }) {
               <p className="empty">None recorded. Add them under Third-party apps.</p>
             ) : (
               <div className="table-wrap">
-                <table className="data-table">
-                  <thead>
-                    <tr>
-                      <th scope="col">App</th>
-                      <th scope="col">Organisation</th>
-                      <th scope="col">Where to reconnect</th>
-                      <th scope="col">State</th>
-                      <th scope="col">
-                        <span className="visually-hidden">Actions</span>
-                      </th>
-                    </tr>
-                  </thead>
+                <DataTable columns={['App', 'Organisation', 'Where to reconnect', 'State', ACTIONS]}>
                   <tbody>
                     {audit.tracked.map((t) => (
                       <tr key={t.id}>
@@ -296,7 +267,7 @@ export function OffboardingView({ route }: { route: Route }) {
                       </tr>
                     ))}
                   </tbody>
-                </table>
+                </DataTable>
               </div>
             )}
           </section>

@@ -11,6 +11,7 @@ import { ViewHeading } from '../../ui/ViewHeading.js';
 import { when } from '../../ui/format.js';
 import { consentsSentence, plural, PLAN_ITEM_WORDS, RUN_STATE_WORDS } from '../../ui/words.js';
 import { TrackedChecklist } from './TrackedChecklist.js';
+import { ACTIONS, DataTable } from '../../ui/DataTable.js';
 
 /**
  * Bulk reconnect after a password change: the plan (the fewest approvals Xero needs, grouped by app), then the
@@ -321,24 +322,13 @@ function RunPanel({ run, onRun, reload }: { run: ReconnectRunView; onRun: (r: Re
       <section className="section" aria-labelledby="run-items">
         <h2 id="run-items">Approvals</h2>
         <div className="table-wrap">
-          <table className="data-table run-table">
-            <thead>
-              <tr>
-                <th scope="col">App</th>
-                <th scope="col">Organisations</th>
-                <th scope="col">State</th>
-                <th scope="col">Why</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
+          <DataTable className="run-table" columns={['App', 'Organisations', 'State', 'Why', ACTIONS]}>
             <tbody>
               {run.items.map((item) => (
                 <ItemRow key={item.id} item={item} run={run} busy={active || starting} onRun={runItem} onSkip={(reason) => act(() => request('plan.skip', { runId: run.id, itemId: item.id, ...(reason ? { reason } : {}) }))} />
               ))}
             </tbody>
-          </table>
+          </DataTable>
         </div>
       </section>
 
