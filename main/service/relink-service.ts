@@ -173,7 +173,7 @@ export class RelinkService {
         return result;
       },
       connectionsFor: (app) => this.#connectionsFor(app),
-      interruptedGrants: async () => (await journal.list()).markers.map((m) => m.grantId),
+      interruptedGrants: () => journal.interrupted(),
       onChange: () => this.#scheduleAssess(),
     });
   }

@@ -45,8 +45,8 @@ export type RefreshMarker = z.infer<typeof refreshMarkerSchema>;
 export interface DamagedMarker {
   grantId: string;
   path: string;
-  /** The file's modification time: when the refresh was (probably) started. */
-  modifiedAt: string;
+  /** The file's modification time: when the refresh was (probably) started; null if even that was unreadable. */
+  modifiedAt: string | null;
   reason: string;
 }
 
@@ -155,7 +155,18 @@ export class RefreshJournal {
     return readMarker(full, grantId);
   }
 
-  /** Markers left behind, e.g. by a process that crashed mid-refresh. */
+  /**
+   * The grants whose refresh may have been in flight when a process died: every marker, damaged ones
+   * included — a marker cut short by a crash is the most likely kind, and ignoring it would leave a rotation
+   * whose answer was lost waiting for the next probe, perhaps past Xero's 30-minute grace. What the engine
+   * refreshes first at start-up.
+   */
+  async interrupted(): Promise<string[]> {
+    const { markers, damaged } = await this.list();
+    return [...new Set([...markers, ...damaged].map((m) => m.grantId))];
+  }
+
+  /** Markers left behind, e.g. by a process that crashed mid-refresh; unreadable ones are listed as damaged. */
   async list(): Promise<JournalContents> {
     const out: JournalContents = { markers: [], damaged: [] };
     let names: string[];
@@ -186,15 +197,19 @@ export class RefreshJournal {
 }
 
 async function readMarker(full: string, grantId: string): Promise<RefreshMarker | DamagedMarker | null> {
+  let mtime: Date | null = null;
+  const damaged = (reason: string): DamagedMarker => ({ grantId, path: full, modifiedAt: mtime?.toISOString() ?? null, reason });
   let text: string;
-  let mtime: Date;
   try {
-    [text, { mtime }] = await Promise.all([fs.promises.readFile(full, 'utf8'), fs.promises.stat(full)]);
+    mtime = (await fs.promises.stat(full)).mtime;
+    text = await fs.promises.readFile(full, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null; // ended (removed) meanwhile
+    // There but unreadable (a folder in its place, no permission, a disk error): still a refresh that may have
+    // been in flight, never a reason to stop start-up.
+    return damaged(`could not be read (${code ?? (error as Error).message})`);
   }
-  const damaged = (reason: string): DamagedMarker => ({ grantId, path: full, modifiedAt: mtime.toISOString(), reason });
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -70,6 +70,34 @@ describe('RefreshJournal', () => {
     expect(damaged[0]!.modifiedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
 
+  it('interrupted() names every grant with a marker, damaged ones included (truncated, empty, garbage, wrong shape)', async () => {
+    await journal.begin('intact');
+    const write = (name: string, text: string) => fs.writeFileSync(path.join(journalDir(), `${name}.json`), text);
+    write('truncated', '{"grantId":"truncated","startedAt":"2026-03-01T09:0');
+    write('empty', ''); // a crash between creating the file and writing it
+    write('garbage', '\u0000\u0000\u0000\u0000');
+    write('shape', JSON.stringify({ grantId: 'shape', startedAt: 'yesterday', pid: -1, attempt: 0 }));
+    await expect(journal.interrupted().then((ids) => ids.sort())).resolves.toEqual(['empty', 'garbage', 'intact', 'shape', 'truncated']);
+    const { markers, damaged } = await journal.list();
+    expect(markers.map((m) => m.grantId)).toEqual(['intact']);
+    expect(damaged.map((d) => [d.grantId, d.reason])).toEqual([
+      ['empty', 'not valid JSON'],
+      ['garbage', 'not valid JSON'],
+      ['shape', 'unexpected shape'],
+      ['truncated', 'not valid JSON'],
+    ]);
+  });
+
+  it('a marker that cannot be read at all counts as damaged, and does not stop list() or the grants after it', async () => {
+    fs.mkdirSync(path.join(journalDir(), 'a-folder.json')); // EISDIR on read
+    await journal.begin('z-intact');
+    const { markers, damaged } = await journal.list();
+    expect(markers.map((m) => m.grantId)).toEqual(['z-intact']);
+    expect(damaged).toEqual([{ grantId: 'a-folder', path: path.join(journalDir(), 'a-folder.json'), modifiedAt: expect.any(String), reason: 'could not be read (EISDIR)' }]);
+    await expect(journal.interrupted()).resolves.toEqual(['z-intact', 'a-folder']);
+    await expect(journal.read('a-folder')).resolves.toMatchObject({ reason: 'could not be read (EISDIR)' });
+  });
+
   it('cleans stale *.tmp files at start, keeps a fresh one of a live writer', async () => {
     const stale = path.join(journalDir(), `g1.json.${process.pid}-deadbeef.tmp`);
     const deadWriter = path.join(journalDir(), 'g2.json.999999999-cafebabe.tmp');
