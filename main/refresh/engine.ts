@@ -1,7 +1,7 @@
 import type { App, Connection, Failure, Grant, Settings } from '../../shared/domain.js';
 import type { Clock } from '../core/clock.js';
 import type { AccessTokenCache } from './access-tokens.js';
-import { delayFor } from './backoff.js';
+import { delayFor, nextBackoffMs } from './backoff.js';
 import type { RefreshResult } from './refresher.js';
 
 /**
@@ -80,8 +80,12 @@ export interface PassSummary {
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
-/** Refresh this long before the access token expires (tokens live 30 minutes). */
-const EXPIRY_MARGIN = 5 * MINUTE;
+/**
+ * The soonest a grant's task runs again after it started. Whatever the task found (a token the server gave
+ * almost no life, a probe that could not get a token), its next run is at least this far off: a grant whose
+ * deadline did not move forward is looked at again a second later, never in a loop.
+ */
+export const MIN_RERUN_MS = 1000;
 
 export class Engine {
   readonly #attempts = new Map<string, number>();
@@ -169,42 +173,68 @@ export class Engine {
   }
 
   #nextDeadline(g: Grant, now: number): number {
-    const s = this.deps.store.settings();
-    const keepAlive = (g.lastRefreshAt ? Date.parse(g.lastRefreshAt) : 0) + s.keepAliveHours * HOUR;
-    const expires = this.deps.accessTokens.expiresAt(g.id);
-    const tokenDue = expires === undefined ? keepAlive : Math.min(keepAlive, expires - EXPIRY_MARGIN);
-    const lastProbe = this.#lastProbe.get(g.id) ?? (g.lastProbeAt ? Date.parse(g.lastProbeAt) : 0);
-    const probeDue = lastProbe + s.probeIntervalMinutes * MINUTE;
-    return Math.max(now, Math.min(tokenDue, probeDue));
+    return Math.max(now, Math.min(this.#refreshDueAt(g), this.#probeDueAt(g)));
   }
 
-  /** The scheduled task of one grant. */
+  /**
+   * When the grant must next be refreshed: at its keep-alive, or when its access token falls due. The one rule
+   * for both the deadline (`#nextDeadline`) and the task's decision to refresh (`#tend`), so that a task woken
+   * for a refresh always refreshes; when the token falls due is the cache's to say (access-tokens.ts). Without
+   * a token in memory only the keep-alive counts here: nothing needs one until a probe, and a task that runs
+   * without one refreshes first anyway.
+   */
+  #refreshDueAt(g: Grant): number {
+    const keepAlive = timeOf(g.lastRefreshAt) + this.deps.store.settings().keepAliveHours * HOUR;
+    const tokenDue = this.deps.accessTokens.refreshDueAt(g.id);
+    return tokenDue === undefined ? keepAlive : Math.min(keepAlive, tokenDue);
+  }
+
+  #probeDueAt(g: Grant): number {
+    const lastProbe = this.#lastProbe.get(g.id) ?? timeOf(g.lastProbeAt);
+    return lastProbe + this.deps.store.settings().probeIntervalMinutes * MINUTE;
+  }
+
+  /**
+   * The scheduled task of one grant. Whatever goes wrong inside it (a journal folder that cannot be written,
+   * a bug), the grant stays watched: the error goes to the scheduler's `onTaskError` and the grant is tried
+   * again with backoff, never left without a deadline until the next restart.
+   */
   async #tend(grantId: string): Promise<void> {
+    try {
+      await this.#tendOnce(grantId);
+    } catch (err) {
+      this.#retryLater(grantId, null);
+      throw err;
+    }
+  }
+
+  async #tendOnce(grantId: string): Promise<void> {
     const g = this.deps.store.grants()[grantId];
     if (!g || g.state !== 'active' || !this.#running) return;
-    const now = this.deps.clock.now();
-    const s = this.deps.store.settings();
-    const keepAliveDue = !g.lastRefreshAt || now - Date.parse(g.lastRefreshAt) >= s.keepAliveHours * HOUR;
-    if (!this.deps.accessTokens.get(grantId) || keepAliveDue) {
+    const startedAt = this.deps.clock.now();
+    if (this.deps.accessTokens.get(grantId) === undefined || startedAt >= this.#refreshDueAt(g)) {
       const result = await this.deps.refresh(grantId);
       this.deps.onChange();
       if (result.kind === 'transient') return this.#retryLater(grantId, result.failure);
       if (result.kind !== 'refreshed') return; // revoked, app-rejected or gone: nothing more to schedule
     }
     this.#attempts.delete(grantId);
-    const lastProbe = this.#lastProbe.get(grantId) ?? (g.lastProbeAt ? Date.parse(g.lastProbeAt) : 0);
-    if (this.deps.clock.now() - lastProbe >= s.probeIntervalMinutes * MINUTE) {
+    if (this.deps.clock.now() >= this.#probeDueAt(g)) {
       await this.#probe(grantId, false);
       this.deps.onChange();
     }
     const fresh = this.deps.store.grants()[grantId];
-    if (fresh && fresh.state === 'active' && this.#running) this.#schedule(grantId, this.#nextDeadline(fresh, this.deps.clock.now()));
+    if (fresh && fresh.state === 'active' && this.#running) {
+      this.#schedule(grantId, Math.max(this.#nextDeadline(fresh, this.deps.clock.now()), startedAt + MIN_RERUN_MS));
+    }
   }
 
-  #retryLater(grantId: string, failure: Failure): void {
+  /** Tries the grant again after backoff; a failure the server answered may name its own delay (Retry-After). */
+  #retryLater(grantId: string, failure: Failure | null): void {
     const attempt = (this.#attempts.get(grantId) ?? 0) + 1;
     this.#attempts.set(grantId, attempt);
-    const wait = delayFor(failure, attempt, this.deps.clock.now(), { random: this.deps.random ?? Math.random });
+    const random = this.deps.random ?? Math.random;
+    const wait = failure ? delayFor(failure, attempt, this.deps.clock.now(), { random }) : nextBackoffMs(attempt, { random });
     if (this.#running) this.#schedule(grantId, this.deps.clock.now() + wait);
   }
 
@@ -247,4 +277,10 @@ export class Engine {
     }
     return true;
   }
+}
+
+/** Milliseconds of a stored ISO date; a missing or unreadable one counts as long ago (so it is due). */
+function timeOf(iso: string | null | undefined): number {
+  const t = iso ? Date.parse(iso) : NaN;
+  return Number.isFinite(t) ? t : 0;
 }

@@ -22,6 +22,14 @@ import { DeadlineHeap } from './deadline-heap.js';
  * error is reported via `onTaskError` and never stops the scheduler. The scheduler does not stop a key from
  * being rescheduled and run again while its previous run is still going; the refresher's single-flight
  * makes that harmless.
+ *
+ * The scheduler cannot spin, whatever a task does: tasks are started only from the timer's callback, a
+ * macrotask, never from a promise continuation, `schedule`, `start` or `resume` (those arm the timer, at 0 ms
+ * if something is due). A task (re)scheduled for now or the past while due tasks are being started — by
+ * itself or by another task — waits for the next firing, too. So between two runs of anything the event loop
+ * always gets a turn to answer I/O and signals. (It once did not: a task that found nothing to do and
+ * rescheduled itself for "now" ran again from its own promise's continuation, forever, in one microtask
+ * chain, and the process answered no request until the token's deadline moved on.)
  */
 
 export type ScheduledTask = () => void | Promise<void>;
@@ -83,7 +91,8 @@ export class Scheduler {
   #baseWall = 0;
   #baseMono = 0;
   #draining = false;
-  #drainAgain = false;
+  /** Keys (re)scheduled while due tasks are being started: they wait for the next firing (see the header). */
+  readonly #heldBack = new Set<string>();
 
   constructor(clock: Clock, options: SchedulerOptions = {}) {
     this.#clock = clock;
@@ -101,6 +110,7 @@ export class Scheduler {
     if (!Number.isFinite(at)) throw new RangeError(`schedule(${key}): deadline must be a finite number, got ${at}`);
     this.#tasks.set(key, task);
     this.#heap.push(key, at);
+    if (this.#draining) this.#heldBack.add(key);
     this.#arm();
   }
 
@@ -150,7 +160,7 @@ export class Scheduler {
     this.#started = true;
     this.#resetBaseline();
     this.#catchUp(this.#clock.now());
-    this.#drain();
+    // What is due runs when the timer fires (at 0 ms), never synchronously inside start().
     this.#arm();
   }
 
@@ -171,7 +181,6 @@ export class Scheduler {
     this.#clearTimer();
     this.#resetBaseline();
     this.#catchUp(this.#clock.now());
-    this.#drain();
     this.#arm();
   }
 
@@ -234,34 +243,40 @@ export class Scheduler {
     this.#scheduleHeartbeat(now);
   }
 
-  /** Starts every due task there is a slot for, earliest first. Re-entrant calls (a task calling resume) are folded in. */
+  /**
+   * Starts every due task there is a slot for, earliest first. Called only from the timer's callback. Keys
+   * (re)scheduled during this call are set aside and put back afterwards, in order: they run at the next
+   * firing, so no task can make itself run again without the event loop having had a turn.
+   */
   #drain(): void {
-    if (this.#draining) {
-      this.#drainAgain = true;
-      return;
-    }
+    if (this.#draining) return;
     this.#draining = true;
+    const setAside = new Map<string, number>();
     try {
-      do {
-        this.#drainAgain = false;
-        const now = this.#clock.now();
-        // The heartbeat may sit below due tasks while every slot is busy; it never needs a slot.
-        const hb = this.#heap.atOf(HEARTBEAT);
-        if (hb !== undefined && hb <= now) this.#checkClock(0);
-        while (this.#started && this.#running < this.#maxConcurrent) {
-          const top = this.#heap.peek();
-          if (!top || top.at > now) break;
-          this.#heap.pop();
-          if (top.key === HEARTBEAT) {
-            this.#checkClock(0);
-            continue;
-          }
-          const task = this.#tasks.get(top.key);
-          this.#tasks.delete(top.key);
-          if (task) this.#start(top.key, task);
+      const now = this.#clock.now();
+      // The heartbeat may sit below due tasks while every slot is busy; it never needs a slot.
+      const hb = this.#heap.atOf(HEARTBEAT);
+      if (hb !== undefined && hb <= now) this.#checkClock(0);
+      while (this.#started && this.#running < this.#maxConcurrent) {
+        const top = this.#heap.peek();
+        if (!top || top.at > now) break;
+        this.#heap.pop();
+        if (top.key === HEARTBEAT) {
+          this.#checkClock(0);
+          continue;
         }
-      } while (this.#drainAgain && this.#started);
+        if (this.#heldBack.has(top.key)) {
+          setAside.set(top.key, top.at);
+          continue;
+        }
+        const task = this.#tasks.get(top.key);
+        this.#tasks.delete(top.key);
+        if (task) this.#start(top.key, task);
+      }
     } finally {
+      // Popped earliest first, so pushing back in that order keeps their order among themselves.
+      for (const [key, at] of setAside) if (this.#tasks.has(key) && !this.#heap.has(key)) this.#heap.push(key, at);
+      this.#heldBack.clear();
       this.#draining = false;
     }
   }
@@ -290,10 +305,13 @@ export class Scheduler {
     );
   }
 
+  /**
+   * A task settled, in a promise continuation: a freed slot or a task it scheduled for now is taken up when
+   * the timer fires (armed at 0 ms), never from here — starting tasks here is what let a task that rescheduled
+   * itself for now run again and again within one microtask chain.
+   */
   #finished(): void {
     this.#running--;
-    if (!this.#started) return;
-    this.#drain();
     this.#arm();
   }
 

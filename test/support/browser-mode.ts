@@ -91,6 +91,8 @@ export interface BrowserMode {
   stderr(): string;
   /** The per-run key the window presents on its WebSocket (`#key=…` in `url`). */
   key: string;
+  /** The browser-mode process (Relink itself, not a wrapper), e.g. to read its CPU time from /proc. */
+  pid: number;
   /** SIGINT, then waits for a clean exit (SIGKILL after 10 s). Returns what the process said. */
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -176,6 +178,7 @@ export async function startBrowserMode(opts: { demo?: boolean; profile?: E2eProf
     stdout: () => out,
     stderr: () => err,
     key,
+    pid: child.pid!,
     stop() {
       stopped ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { SystemClock } from '../../../main/core/clock.js';
 import { MAX_TIMER_STEP_MS, Scheduler, type ClockJump, type SchedulerOptions } from '../../../main/refresh/scheduler.js';
 import { MAX_TIMER_DELAY_MS, ManualClock, settle } from '../../support/manual-clock.js';
+import { eventLoopTurns, runsWithoutATurnBetween } from './support/event-loop.js';
 import { mulberry32 } from './support/prng.js';
 
 /**
@@ -190,9 +192,13 @@ describe('Scheduler: concurrency and errors', () => {
     // A queued due task can still be cancelled before it gets a slot.
     expect(scheduler.cancel('g4')).toBe(true);
 
-    // Free a slot in the middle: the earliest queued task takes it.
+    // Free a slot in the middle: the earliest queued task takes it, when the timer fires — at once (0 ms), but
+    // not from the finished task's promise continuation (see the spin tests below).
     pending.get('g1')!.resolve();
     await settle();
+    expect(started).toEqual(['g0', 'g1', 'g2']);
+    expect(clock.pendingDelays()).toEqual([0]);
+    await clock.advanceAsync(0);
     expect(started).toEqual(['g0', 'g1', 'g2', 'g3']);
 
     while (started.length < 9 || scheduler.running > 0) {
@@ -200,7 +206,7 @@ describe('Scheduler: concurrency and errors', () => {
       expect(next).toBeDefined();
       pending.get(next!)!.resolve();
       pending.delete(next!);
-      await settle();
+      await clock.advanceAsync(0);
       expect(scheduler.running).toBeLessThanOrEqual(3);
     }
     expect(started).toEqual(['g0', 'g1', 'g2', 'g3', 'g5', 'g6', 'g7', 'g8', 'g9']);
@@ -268,6 +274,78 @@ describe('Scheduler: concurrency and errors', () => {
     scheduler.start();
     expect(() => clock.advance(3 * SEC)).not.toThrow();
     expect(ran.map((r) => r.key)).toEqual(['good']);
+  });
+});
+
+describe('Scheduler: cannot spin, whatever a task does', () => {
+  /** A task that reschedules itself for "now" `times` times (like the engine finding nothing to do), recording the turn of each run. */
+  function selfRescheduling(scheduler: Scheduler, clock: { now(): number }, turns: { now(): number }, times: number, kind: 'async' | 'sync') {
+    const seen: number[] = [];
+    const body = () => {
+      seen.push(turns.now());
+      if (seen.length < times) scheduler.schedule('self', clock.now(), task);
+    };
+    const task = kind === 'async' ? async () => body() : body;
+    scheduler.schedule('self', clock.now(), task);
+    return seen;
+  }
+
+  for (const kind of ['async', 'sync'] as const) {
+    it(`a ${kind} task rescheduling itself for now runs once per firing, with the event loop getting a turn in between`, async () => {
+      const { clock, scheduler, expectOneTimerAtMost } = setup({ heartbeatMs: 0 });
+      const turns = eventLoopTurns();
+      try {
+        scheduler.start();
+        const armedBefore = clock.requestedDelays.length;
+        const seen = selfRescheduling(scheduler, clock, turns, 50, kind);
+        expect(seen).toEqual([]); // nothing runs inside schedule() itself
+        // No time passes. advanceAsync lets the event loop turn (promise continuations, setImmediate) before
+        // each timer it fires, so runs separated by a turn are runs that each needed a timer firing of their own.
+        await clock.advanceAsync(0);
+        expect(seen).toHaveLength(50);
+        expect(runsWithoutATurnBetween(seen)).toBe(0);
+        // One 0 ms timer per run, never two at once.
+        expect(clock.requestedDelays.slice(armedBefore)).toEqual(Array.from({ length: 50 }, () => 0));
+        expectOneTimerAtMost();
+        expect(clock.armedTimers).toBe(0);
+      } finally {
+        turns.stop();
+      }
+    });
+  }
+
+  it('a task (re)scheduled for now by another task while due tasks start waits for the next firing, in order', async () => {
+    const { clock, t0, ran, scheduler, record } = setup({ heartbeatMs: 0 });
+    scheduler.schedule('a', t0 + SEC, () => {
+      ran.push({ key: 'a', at: clock.now() });
+      scheduler.schedule('b', t0, record('b')); // in the past
+      scheduler.schedule('c', clock.now(), record('c'));
+    });
+    scheduler.schedule('d', t0 + SEC, record('d'));
+    scheduler.start();
+    clock.advance(SEC - 1);
+    expect(ran).toEqual([]);
+    clock.advance(1);
+    // 'b' and 'c' ran after 'd', which was due before they were scheduled, at a later firing at the same instant.
+    expect(ran).toEqual(['a', 'd', 'b', 'c'].map((key) => ({ key, at: t0 + SEC })));
+  });
+
+  it('on the real clock: a task rescheduling itself for now lets the event loop turn between runs and arms one timer', async () => {
+    const clock = new SystemClock();
+    const scheduler = new Scheduler(clock, { heartbeatMs: 0 });
+    const turns = eventLoopTurns();
+    try {
+      scheduler.start();
+      const seen = selfRescheduling(scheduler, clock, turns, 30, 'async');
+      while (seen.length < 30) {
+        expect(clock.armedTimers).toBeLessThanOrEqual(1);
+        await new Promise((r) => setImmediate(r));
+      }
+      expect(runsWithoutATurnBetween(seen)).toBe(0);
+    } finally {
+      turns.stop();
+      scheduler.stop();
+    }
   });
 });
 
