@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { connectReportSchema } from './connect-report.js';
 import {
   auditReportSchema,
+  passwordChangePreviewSchema,
   reconnectPlanSchema,
   reconnectRunViewSchema,
   trackedImportPreviewSchema,
@@ -32,7 +33,7 @@ const iso = z.iso.datetime({ offset: true });
 export const statusSnapshotSchema = z
   .object({
     generatedAt: iso,
-    keychain: z.enum(['available', 'locked', 'unavailable']),
+    keychain: z.enum(['available', 'locked', 'unavailable', 'not-answering']),
     apps: z.array(
       z
         .object({
@@ -149,6 +150,8 @@ export const API_ERROR_CODES = [
   'forbidden',
   /** A bug: the message says what to report; the details are in the main process log. */
   'internal',
+  /** No room on the disk (ENOSPC, EDQUOT, EFBIG): the message says what was kept and what to do. */
+  'disk-full',
 ] as const;
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
 export const apiErrorSchema = z.object({ code: z.enum(API_ERROR_CODES), message: z.string() }).strict();
@@ -168,6 +171,10 @@ export const sessionSchema = z
     demo: z.boolean(),
     /** Whether the engine keeps grants alive on its own (false in demo mode until the advisor checks). */
     engineRunning: z.boolean(),
+    /** The demo runs without a keychain: its sandbox sign-ins are held in memory for this run only. */
+    secretsInMemory: z.boolean().default(false),
+    /** The profile's keychain cannot be used: what is missing on this operating system and how to get it. */
+    keychainHelp: z.object({ title: z.string(), text: z.string(), steps: z.array(z.string()) }).strict().nullable().default(null),
   })
   .strict();
 export type Session = z.infer<typeof sessionSchema>;
@@ -206,6 +213,12 @@ export const operationSchema = z
     staffId: z.string().nullable(),
     /** The organisation the advisor pressed Reconnect on, if any. */
     tenantId: z.string().nullable(),
+    /**
+     * The organisations to tick on Xero's page (known once the sign-in starts): the ones this consent should
+     * bring back that are not working now. Xero's page lists every organisation the person can reach, so the
+     * window names these. Empty when Relink cannot know (a first connection).
+     */
+    tenantIds: z.array(z.string()).default([]),
     state: z.enum(OPERATION_STATES),
     /**
      * The sign-in page, so the advisor can open it again if the browser did not come up. It carries the
@@ -229,7 +242,8 @@ export type IncidentEventView = z.infer<typeof incidentEventSchema>;
 export const HELP_TOPICS = ['xero-developer-portal', 'xero-pkce-setup', 'xero-scopes', 'xero-limits', 'xero-oauth-troubleshooting'] as const;
 export type HelpTopic = (typeof HELP_TOPICS)[number];
 
-export const settingsPatchSchema = settingsSchema.partial().strict();
+// Without the stored schema's defaults: a patch that leaves a field out must not reset it.
+export const settingsPatchSchema = settingsSchema.extend({ advisorName: z.string().trim().max(200) }).partial().strict();
 
 /**
  * Every request the renderer may send: its arguments' schema and its result's schema. The main process
@@ -241,7 +255,8 @@ export const API_REQUESTS = {
   'status.get': { args: empty, result: statusSnapshotSchema },
   'apps.add': {
     args: z.object({ app: addAppInputSchema, clientSecret: z.string().min(1).max(1000).nullable() }).strict(),
-    result: appSummarySchema,
+    /** The app, and what adding it verified with Xero versus what only the first sign-in can show. */
+    result: appSummarySchema.extend({ checks: z.object({ verified: z.array(z.string()), atFirstSignIn: z.array(z.string()) }).strict() }),
   },
   /** Opens the system browser on Xero's consent page; progress arrives as `operation` events. */
   'connect.start': {
@@ -288,8 +303,12 @@ export const API_REQUESTS = {
   'help.open': { args: z.object({ topic: z.enum(HELP_TOPICS) }).strict(), result: z.object({ opened: z.boolean() }).strict() },
 
   // ── firm workflows (issue 5) ──
+  /** What "Jane changed her Xero password" would do, before anything is recorded (shown to confirm it). */
+  'staff.passwordChangePreview': { args: z.object({ staffId: idArg }).strict(), result: passwordChangePreviewSchema },
   /** "Jane changed her Xero password": recorded, and the plan to reconnect what she authorised. */
   'staff.passwordChanged': { args: z.object({ staffId: idArg }).strict(), result: reconnectPlanSchema },
+  /** Undo of the above: the declaration is withdrawn (and logged); the plan as it is without it. */
+  'staff.withdrawPasswordChange': { args: z.object({ staffId: idArg }).strict(), result: reconnectPlanSchema },
   'staff.setStatus': { args: z.object({ staffId: idArg, status: z.enum(STAFF_STATUSES) }).strict(), result: z.object({ staffId: z.string(), status: z.enum(STAFF_STATUSES) }).strict() },
   /** The consents that would fix what is broken (all staff, or one). */
   'plan.get': { args: z.object({ staffId: idArg.optional() }).strict(), result: reconnectPlanSchema },
@@ -302,6 +321,16 @@ export const API_REQUESTS = {
   'plan.pause': { args: z.object({ runId: idArg }).strict(), result: reconnectRunViewSchema },
   'plan.resume': { args: z.object({ runId: idArg }).strict(), result: reconnectRunViewSchema },
   'plan.cancel': { args: z.object({ runId: idArg }).strict(), result: reconnectRunViewSchema },
+  /** Undo of "Stop this plan": the stopped plan carries on. */
+  'plan.reopen': { args: z.object({ runId: idArg }).strict(), result: reconnectRunViewSchema },
+  /**
+   * Disconnects one organisation from an app in Xero (a connection made by mistake). Cannot be undone: the window
+   * asks first.
+   */
+  'connections.disconnect': {
+    args: z.object({ connectionId: idArg }).strict(),
+    result: z.object({ appId: z.string(), tenantId: z.string(), organisation: z.string(), removed: z.boolean() }).strict(),
+  },
   'tracked.list': { args: empty, result: z.array(trackedViewSchema) },
   'tracked.add': { args: trackedInputSchema, result: trackedViewSchema },
   'tracked.remove': { args: z.object({ id: idArg }).strict(), result: z.object({ removed: z.boolean() }).strict() },
@@ -315,12 +344,37 @@ export const API_REQUESTS = {
   'audit.setTarget': { args: z.object({ staffId: idArg, targetStaffId: idArg }).strict(), result: auditReportSchema },
   /** Reconnect one of the leaver's apps as the target advisor; progress as `operation` events. */
   'audit.move': { args: z.object({ staffId: idArg, appId: idArg, tenantId: idArg.optional() }).strict(), result: operationSchema },
-  'audit.markAppMoved': {
-    args: z.object({ staffId: idArg, appId: idArg, how: z.enum(['transferred', 'recreated']), note: z.string().max(500).optional() }).strict(),
+  /** The replacement for an app the leaver created; it counts once its organisations are reached through it. */
+  'audit.useReplacement': { args: z.object({ staffId: idArg, appId: idArg, replacementAppId: idArg }).strict(), result: auditReportSchema },
+  /** The advisor's statement that Xero transferred the app to another login: an override, shown as one. */
+  'audit.overrideApp': {
+    args: z
+      .object({
+        staffId: idArg,
+        appId: idArg,
+        newOwner: z.string().trim().min(1, 'Say which login the app belongs to now.').max(320),
+        reason: z.string().trim().min(1, 'Say what you checked: the report shows it with your name.').max(2000),
+      })
+      .strict(),
     result: auditReportSchema,
   },
+  /** Undo of either of the above. */
+  'audit.withdrawAppMove': { args: z.object({ staffId: idArg, appId: idArg }).strict(), result: auditReportSchema },
   'audit.csv': { args: z.object({ staffId: idArg }).strict(), result: z.object({ fileName: z.string(), csv: z.string() }).strict() },
-  'activity.exportCsv': { args: z.object({ from: z.string().min(10).max(40), to: z.string().min(10).max(40) }).strict(), result: z.object({ fileName: z.string(), csv: z.string() }).strict() },
+  /** The activity log between two times, narrowed by the same filters as the window's list. */
+  'activity.exportCsv': {
+    args: z
+      .object({
+        from: z.string().min(10).max(40),
+        to: z.string().min(10).max(40),
+        action: z.string().max(80).optional(),
+        staffId: idArg.optional(),
+        appId: idArg.optional(),
+      })
+      .strict(),
+    /** `count` entries, from `first` to `last` (null when there are none): the range really exported. */
+    result: z.object({ fileName: z.string(), csv: z.string(), count: z.number().int(), first: iso.nullable(), last: iso.nullable() }).strict(),
+  },
   /**
    * Desktop only: save text the window produced (a CSV) where the advisor chooses, or print the window's
    * current report page to PDF. Browser mode answers `usage`: there the window downloads or prints itself.

@@ -37,6 +37,7 @@ export const CAUSES = [
   'provider-outage',
   'network',
   'keychain-unavailable',
+  'key-missing',
   'grant-revoked',
 ] as const;
 export type Cause = (typeof CAUSES)[number];
@@ -109,6 +110,8 @@ export const failureSchema = z
       'timeout',
       'malformed-response',
       'keychain',
+      /** The keychain works but holds no key for this grant (removed outside Relink). */
+      'key-missing',
       'token-expired',
       'authentication-unsuccessful',
       'forbidden',
@@ -207,6 +210,11 @@ export const settingsSchema = z
     notifications: z.boolean(),
     /** Printed on audit reports a partner files (CSV and PDF). */
     firmName: z.string().trim().min(1).max(200),
+    /**
+     * The name of the person using Relink on this computer, recorded with what they do (activity log, reports)
+     * next to the computer's user name. Empty: only the computer's user name is recorded.
+     */
+    advisorName: z.string().trim().max(200).default(''),
   })
   .strict();
 export type Settings = z.infer<typeof settingsSchema>;
@@ -217,6 +225,7 @@ export const DEFAULT_SETTINGS: Settings = {
   expiringAfterDays: 45,
   notifications: true,
   firmName: 'Your firm',
+  advisorName: '',
 };
 
 /** Xero's refresh tokens die after 60 days unused. */
@@ -246,6 +255,11 @@ export const activityEntrySchema = z
   .object({
     ts: isoDate,
     actor: z.enum(['engine', 'advisor', 'cli']),
+    /**
+     * Who, for an advisor's or the CLI's entry: the name set in Settings and the computer's user name
+     * ("Alex Reid (alex)"). Absent for the engine, and in entries written before people were recorded.
+     */
+    person: z.string().min(1).max(300).optional(),
     /** A short verb phrase in kebab case: `grant-refreshed`, `reconnect-started`, `staff-marked-leaving`. */
     action: z
       .string()

@@ -14,6 +14,11 @@ const id = z.string().min(1).max(200);
 /** Who did it, as the activity log names hosts (there is no per-person login in Relink). */
 export const WORKFLOW_ACTORS = ['advisor', 'cli'] as const;
 const actor = z.enum(WORKFLOW_ACTORS);
+/**
+ * Who, in words: the name set in Settings and the computer's user name ("Alex Reid (alex)"). Optional because
+ * records written before people were recorded do not have it; they read as "an advisor".
+ */
+const person = z.string().min(1).max(300);
 
 // ── reconnect addresses ─────────────────────────────────────────────────────────────────────────────
 
@@ -59,6 +64,7 @@ export const trackedEventSchema = z
     /** `reconnected`: the advisor confirmed it works again; `moved`: someone else authorised it now. */
     action: z.enum(['reconnected', 'moved']),
     by: actor,
+    person: person.optional(),
     fromStaffId: id.nullable(),
     toStaffId: id.nullable(),
   })
@@ -91,9 +97,21 @@ export type TrackedConnection = z.infer<typeof trackedConnectionSchema>;
 
 // ── stored: declared password changes ─────────────────────────────────────────────────────────────
 
-/** "Jane changed her Xero password", said by an advisor: every grant she holds is treated as needing a reconnect. */
+/**
+ * "Jane changed her Xero password", said by an advisor: every grant she holds is treated as needing a reconnect,
+ * until it works again or the advisor withdraws the declaration (kept, marked withdrawn, for the record).
+ */
 export const passwordChangeSchema = z
-  .object({ id, staffId: id, declaredAt: iso, declaredBy: actor })
+  .object({
+    id,
+    staffId: id,
+    declaredAt: iso,
+    declaredBy: actor,
+    person: person.optional(),
+    withdrawnAt: iso.optional(),
+    withdrawnBy: actor.optional(),
+    withdrawnPerson: person.optional(),
+  })
   .strict();
 export type PasswordChange = z.infer<typeof passwordChangeSchema>;
 
@@ -139,6 +157,7 @@ export const reconnectRunSchema = z
     id,
     createdAt: iso,
     createdBy: actor,
+    person: person.optional(),
     /** The staff member the plan was made for, or null for every broken connection. */
     staffId: id.nullable(),
     state: z.enum(RUN_STATES),
@@ -163,14 +182,34 @@ export const offboardingMoveSchema = z
     /** Who holds it now: the advisor whose id_token approved the reconnect, or who authorised the tracked app. */
     toStaffId: id.nullable(),
     by: actor,
-    how: z.enum(['reconnected', 'transferred', 'recreated', 'reauthorised']),
+    person: person.optional(),
+    /**
+     * For an app the leaver created: `recreated` names the replacement app (verified as its organisations are
+     * reconnected through it); `transferred` is the advisor's statement that Xero moved the app to another login
+     * (an override: Relink cannot see Xero's developer portal); `withdrawn` takes back the latest of those.
+     */
+    how: z.enum(['reconnected', 'transferred', 'recreated', 'reauthorised', 'withdrawn']),
     note: z.string().max(2000).nullable(),
+    replacementAppId: id.optional(),
+    /** The organisations the leaver's app reached when the replacement was chosen (all must be reached through it). */
+    tenantIds: z.array(id).max(10_000).optional(),
+    /** For a transfer: the login the app now belongs to, and the creator recorded before (restored on withdrawal). */
+    newOwner: z.string().max(320).optional(),
+    previousCreatedBy: z.string().max(320).nullable().optional(),
   })
   .strict();
 export type OffboardingMove = z.infer<typeof offboardingMoveSchema>;
 
 export const offboardingWarningSchema = z
-  .object({ at: iso, appId: id.nullable(), tenantIds: z.array(id), approvedBy: staffRefSchema.nullable(), message: z.string().max(2000) })
+  .object({
+    at: iso,
+    /** `wrong-person`: approved by someone other than the advisor taking over; `unplanned`: connected organisations nobody asked for. */
+    kind: z.enum(['wrong-person', 'unplanned']).optional(),
+    appId: id.nullable(),
+    tenantIds: z.array(id),
+    approvedBy: staffRefSchema.nullable(),
+    message: z.string().max(2000),
+  })
   .strict();
 export type OffboardingWarning = z.infer<typeof offboardingWarningSchema>;
 
@@ -312,6 +351,11 @@ export const planConsentSchema = z
     multiOrgConsent: z.boolean(),
     /** What to do, in plain words. */
     instruction: z.string(),
+    /**
+     * When this one approval may not be enough, why (an app that connects one organisation per approval brings
+     * back the connections Xero still holds with one approval; any Xero removed need one each).
+     */
+    note: z.string().nullable(),
   })
   .strict();
 export type PlanConsent = z.infer<typeof planConsentSchema>;
@@ -336,6 +380,9 @@ export const planTriggerSchema = z
     staffId: z.string(),
     at: iso,
     summary: z.string(),
+    /** For a declaration: its id (to withdraw it) and who made it, in words. */
+    declarationId: z.string().nullable(),
+    by: z.string().nullable(),
   })
   .strict();
 export type PlanTrigger = z.infer<typeof planTriggerSchema>;
@@ -353,6 +400,8 @@ export const reconnectPlanSchema = z
     totals: z
       .object({
         consents: z.number().int(),
+        /** As few as the plan could take, if Xero still holds the connections Relink last saw (see countNote). */
+        fewestConsents: z.number().int(),
         organisations: z.number().int(),
         connections: z.number().int(),
         apps: z.number().int(),
@@ -360,6 +409,8 @@ export const reconnectPlanSchema = z
         tracked: z.number().int(),
       })
       .strict(),
+    /** Why the number of approvals may turn out lower than `consents` (null when it cannot). */
+    countNote: z.string().nullable(),
     /** Broken connections a reconnect as the same person cannot fix, and what to do instead. */
     notes: z.array(z.string()),
   })
@@ -383,7 +434,20 @@ export const planItemViewSchema = planItemSchema
     staffName: z.string(),
     staffEmail: z.string(),
     multiOrgConsent: z.boolean(),
-    organisations: z.array(z.object({ tenantId: z.string(), name: z.string(), state: z.enum(['queued', 'reconnected']) }).strict()),
+    /**
+     * `unplanned`: connected by an approval in this plan although nobody asked for it (still connected:
+     * `connectionId` is what a disconnect removes); `disconnected`: such a connection, no longer there.
+     */
+    organisations: z.array(
+      z
+        .object({
+          tenantId: z.string(),
+          name: z.string(),
+          state: z.enum(['queued', 'reconnected', 'unplanned', 'disconnected']),
+          connectionId: z.string().nullable(),
+        })
+        .strict(),
+    ),
   })
   .strict();
 export type PlanItemView = z.infer<typeof planItemViewSchema>;
@@ -400,7 +464,8 @@ export const reconnectRunViewSchema = reconnectRunSchema
   .strict();
 export type ReconnectRunView = z.infer<typeof reconnectRunViewSchema>;
 
-export const PLAN_STEP_OUTCOMES = ['done', 'partial', 'failed', 'wrong-person', 'cancelled', 'nothing-to-do'] as const;
+/** `unplanned`: every planned organisation is back, and the approval also connected others nobody asked for. */
+export const PLAN_STEP_OUTCOMES = ['done', 'unplanned', 'partial', 'failed', 'wrong-person', 'cancelled', 'nothing-to-do'] as const;
 export const planStepResultSchema = z
   .object({
     run: reconnectRunViewSchema,
@@ -414,9 +479,14 @@ export type PlanStepResult = z.infer<typeof planStepResultSchema>;
 
 // ── views: the offboarding audit ──────────────────────────────────────────────────────────────────
 
-export const VERDICTS = ['safe-to-remove', 'not-safe'] as const;
+/**
+ * `safe-to-remove`: Relink verified that nothing depends on them; `safe-by-override`: the only dependencies left
+ * were resolved on an advisor's word (named in the report), not verified; `not-safe`: something still depends.
+ */
+export const VERDICTS = ['safe-to-remove', 'safe-by-override', 'not-safe'] as const;
 export type Verdict = (typeof VERDICTS)[number];
-export const DEPENDENCY_STATES = ['depends', 'moved'] as const;
+/** `overridden`: an app they created, resolved by an advisor's statement Relink cannot check. */
+export const DEPENDENCY_STATES = ['depends', 'moved', 'overridden'] as const;
 export type DependencyState = (typeof DEPENDENCY_STATES)[number];
 
 const auditStaffSchema = staffRefSchema.extend({ status: z.enum(STAFF_STATUSES) }).strict();
@@ -474,6 +544,20 @@ export const auditReportSchema = z
           how: z.enum(['transferred', 'recreated']).nullable(),
           ...movedFields,
           note: z.string().nullable(),
+          /** The replacement app chosen, and which of the organisations are reached through it (verified). */
+          replacement: z
+            .object({
+              appId: z.string(),
+              appName: z.string(),
+              createdBy: z.string().nullable(),
+              organisations: z.array(z.object({ tenantId: z.string(), name: z.string(), reached: z.boolean() }).strict()),
+            })
+            .strict()
+            .nullable(),
+          /** An advisor's statement accepted instead of a verification: who, when, what they said. */
+          override: z.object({ at: iso, by: z.string(), reason: z.string(), newOwner: z.string().nullable() }).strict().nullable(),
+          /** Apps that could replace it (not created by them). */
+          replacementCandidates: z.array(z.object({ appId: z.string(), appName: z.string() }).strict()),
         })
         .strict(),
     ),
@@ -503,16 +587,28 @@ export const auditReportSchema = z
         })
         .strict(),
     ),
-    progress: z.object({ total: z.number().int(), moved: z.number().int(), remaining: z.number().int() }).strict(),
-    warnings: z.array(z.object({ at: iso, message: z.string() }).strict()),
+    /** `moved`: verified by Relink; `overridden`: resolved on an advisor's word; `remaining`: still depends. */
+    progress: z.object({ total: z.number().int(), moved: z.number().int(), overridden: z.number().int(), remaining: z.number().int() }).strict(),
+    warnings: z.array(
+      z
+        .object({
+          at: iso,
+          message: z.string(),
+          /** Connections made that nobody asked for, still there (each can be disconnected). */
+          unplanned: z.array(z.object({ connectionId: z.string(), appId: z.string(), appName: z.string(), tenantId: z.string(), organisation: z.string() }).strict()),
+        })
+        .strict(),
+    ),
     verdict: z.enum(VERDICTS),
     /** Each dependency that remains (empty when safe to remove). */
     reasons: z.array(z.string()),
+    /** Each dependency resolved on an advisor's word rather than verified, in words (shown with the verdict). */
+    overrides: z.array(z.string()),
   })
   .strict();
 export type AuditReport = z.infer<typeof auditReportSchema>;
 
-export const OFFBOARDING_MOVE_OUTCOMES = ['moved', 'partial', 'wrong-person', 'cancelled', 'failed', 'nothing-to-do'] as const;
+export const OFFBOARDING_MOVE_OUTCOMES = ['moved', 'unplanned', 'partial', 'wrong-person', 'cancelled', 'failed', 'nothing-to-do'] as const;
 export const offboardingMoveResultSchema = z
   .object({
     audit: auditReportSchema,
@@ -525,4 +621,20 @@ export type OffboardingMoveResult = z.infer<typeof offboardingMoveResultSchema>;
 
 // ── activity export ───────────────────────────────────────────────────────────────────────────────
 
-export const ACTIVITY_CSV_COLUMNS = ['time', 'actor', 'action', 'app', 'staff', 'organisations', 'detail'] as const;
+export const ACTIVITY_CSV_COLUMNS = ['time', 'actor', 'person', 'action', 'app', 'staff', 'organisations', 'detail'] as const;
+
+// ── previews of what an action will do (shown before it is confirmed) ─────────────────────────────
+
+export const passwordChangePreviewSchema = z
+  .object({
+    staff: staffRefSchema,
+    /** The plan as it would be once the change is recorded. */
+    plan: reconnectPlanSchema,
+    /** Their sign-ins, and how many of the planned organisations work right now (nothing may be wrong). */
+    signIns: z.number().int(),
+    workingNow: z.number().int(),
+    /** When a change was last reported and is still in force, if one is. */
+    alreadyDeclaredAt: iso.nullable(),
+  })
+  .strict();
+export type PasswordChangePreview = z.infer<typeof passwordChangePreviewSchema>;

@@ -10,6 +10,7 @@ import {
   type RequestResult,
 } from '../../shared/api.js';
 import { ServiceError } from '../service/relink-service.js';
+import { DiskFullError, isDiskFull } from '../store/document-file.js';
 
 /**
  * The one place where requests from a window (Electron IPC or browser mode's WebSocket) meet the service.
@@ -52,10 +53,31 @@ export function createDispatcher(handlers: Handlers, onInternalError: (channel: 
       return { ok: true, value: checked.data };
     } catch (err) {
       if (err instanceof ServiceError) return fail(err.code, err.message);
+      const full = diskFullError(err);
+      if (full) return { ok: false, error: full };
       onInternalError(channel, err);
       return fail('internal', 'Something went wrong inside Relink; nothing was changed. Please try again, and report it if it happens again.');
     }
   };
+}
+
+/**
+ * A full disk, as the window says it. A change the metadata file could not take (DiskFullError) stays in the
+ * running app's memory and is written by the store's next attempt (metadata-store.ts), so the window says the
+ * change is not saved *yet* — unlike the CLI, which ends and keeps nothing, and so says nothing was changed.
+ * Any other ENOSPC (the journal, a saved report) claims neither.
+ */
+export function diskFullError(err: unknown): ApiError | null {
+  if (err instanceof DiskFullError) {
+    return {
+      code: 'disk-full',
+      message: `The disk is full, so this change is not saved yet. Free some space and keep Relink open: it saves the change as soon as there is room. (${err.code})`,
+    };
+  }
+  if (isDiskFull(err)) {
+    return { code: 'disk-full', message: `The disk is full: Relink could not finish. Free some space and try again. (${(err as NodeJS.ErrnoException).code})` };
+  }
+  return null;
 }
 
 function fail(code: ApiError['code'], message: string): ApiResult<never> {

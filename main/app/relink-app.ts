@@ -5,11 +5,15 @@ import type { ConnectReport, Operation, Session, StatusSnapshot } from '../../sh
 import type { WorkflowConnectOptions } from '../workflows/workflow-service.js';
 import { BROKEN_HEALTH } from '../../shared/domain.js';
 import { HELP_URLS } from '../../shared/help-links.js';
-import { createDispatcher, EventHub, type ApiHost, type Handlers } from '../api/dispatcher.js';
+import { createDispatcher, diskFullError, EventHub, type ApiHost, type Handlers } from '../api/dispatcher.js';
 import { isoNow } from '../core/clock.js';
 import { populateDemo, startDemoSandbox, type DemoFirm } from '../demo/demo-firm.js';
-import { RelinkService, ServiceError } from '../service/relink-service.js';
+import { SANDBOX_PORTAL_PATH } from '../sandbox/portal-path.js';
+import { RelinkService, ServiceError, type ConnectOptions } from '../service/relink-service.js';
 import type { RelinkAppOptions, ShellHooks } from './host-options.js';
+import { keychainHelp, type KeychainHelp } from './keychain-help.js';
+import type { Keychain } from '../secrets/keychain.js';
+import { MemoryKeychain } from '../secrets/memory-keychain.js';
 
 /**
  * The application a window talks to: one RelinkService (the real profile, or the demo's), the API handlers
@@ -36,6 +40,8 @@ export class RelinkApp implements ApiHost, ShellHooks {
   #service!: RelinkService;
   #unsubscribe: Array<() => void> = [];
   #demo: DemoFirm | null = null;
+  /** The demo runs without a keychain, its sandbox sign-ins held in memory (see #startDemo). */
+  #demoSecretsInMemory = false;
   #statusTimer: NodeJS.Timeout | null = null;
   #lastPush = 0;
   #attention = 0;
@@ -64,6 +70,11 @@ export class RelinkApp implements ApiHost, ShellHooks {
 
   get service(): RelinkService {
     return this.#service;
+  }
+
+  /** While the demo runs: its sandbox's stand-in for Xero's developer portal (where the demo's secrets are). */
+  get demoPortalUrl(): string | null {
+    return this.#demo ? `${this.#demo.sandbox.origin}${SANDBOX_PORTAL_PATH}` : null;
   }
 
   // ── ShellHooks ─────────────────────────────────────────────────────────────────────────────────────
@@ -103,11 +114,11 @@ export class RelinkApp implements ApiHost, ShellHooks {
 
   // ── profiles ───────────────────────────────────────────────────────────────────────────────────────
 
-  async #openProfile(dataDir: string, keychainService: string, run: boolean): Promise<void> {
+  async #openProfile(dataDir: string, keychainService: string, run: boolean, keychain: Keychain = this.opts.keychain): Promise<void> {
     const service = await RelinkService.open({
       dataDir,
       keychainService,
-      keychain: this.opts.keychain,
+      keychain,
       backend: this.opts.backendFor(dataDir),
       clock: this.opts.clock,
       actor: 'advisor',
@@ -116,6 +127,13 @@ export class RelinkApp implements ApiHost, ShellHooks {
     this.#service = service;
     this.#unsubscribe = [
       service.onAssessed(() => this.#statusChanged()),
+      // Unlocked after the window opened locked: start keeping connections alive now, without a restart.
+      service.onKeychainChange((state) => {
+        if (run && state === 'available' && !service.running && this.#service === service) {
+          void service.run().catch((err: unknown) => this.#logLine(`could not start after the keychain came back: ${(err as Error).message}`));
+        }
+        this.#statusChanged();
+      }),
       service.onIncident((e) => {
         if (e.kind === 'superseded') return;
         const view = { kind: e.kind, incidentId: e.incident.id, summary: e.incident.summary };
@@ -137,6 +155,7 @@ export class RelinkApp implements ApiHost, ShellHooks {
     await this.#service?.close();
     await this.#demo?.close();
     this.#demo = null;
+    this.#demoSecretsInMemory = false;
   }
 
   /**
@@ -150,8 +169,17 @@ export class RelinkApp implements ApiHost, ShellHooks {
     const sandbox = await startDemoSandbox();
     try {
       await this.#openProfile(dir, keychainService, false);
-      if (this.#service.keychainState !== 'available') {
-        throw new ServiceError('keychain', `The demo needs the keychain, which is ${this.#service.keychainState}. Unlock it and try again.`);
+      const state = this.#service.keychainState;
+      if (state !== 'available') {
+        // The demo's tokens are the sandbox's and open nothing outside it, so without a usable keychain they are
+        // held in memory for this run (and lost when it ends); the banner says so, the log too. The firm's own
+        // profile never does this: it shows what is missing instead (keychain-help.ts).
+        for (const u of this.#unsubscribe) u();
+        this.#unsubscribe = [];
+        await this.#service.close();
+        await this.#openProfile(dir, keychainService, false, new MemoryKeychain());
+        this.#demoSecretsInMemory = true;
+        this.#logLine(`the keychain is ${state}: the demo keeps its sandbox sign-ins in memory for this run only`);
       }
       const story = await populateDemo(this.#service, sandbox, this.opts.clock);
       this.#demo = { sandbox, story, close: () => sandbox.close() };
@@ -224,7 +252,19 @@ export class RelinkApp implements ApiHost, ShellHooks {
       firstRun: this.#service.apps().length === 0,
       demo: this.#demo !== null,
       engineRunning: this.#service.running,
+      secretsInMemory: this.#demo !== null && this.#demoSecretsInMemory,
+      keychainHelp: this.keychainHelp,
     };
+  }
+
+  /** The window's session, as `session.get` answers it (hosts print parts of it). */
+  session(): Session {
+    return this.#session();
+  }
+
+  /** What is missing and how to get it, when this profile's keychain cannot be used (never for an in-memory demo). */
+  get keychainHelp(): KeychainHelp | null {
+    return keychainHelp(this.#service.keychainState);
   }
 
   // ── consents ───────────────────────────────────────────────────────────────────────────────────────
@@ -256,6 +296,8 @@ export class RelinkApp implements ApiHost, ShellHooks {
     work: (opener: WorkflowConnectOptions) => Promise<{ report: ConnectReport | null; outcome: string | null; message: string | null }>,
   ): Operation {
     for (const op of this.#operations.values()) if (!op.view.finishedAt && same(op)) return op.view;
+    // A sign-in known to fail (Xero rejects the app, or no keychain to keep it) is refused before the browser opens.
+    this.#service.assertConnectable(init.appId);
     const op: RunningOperation = {
       abort: new AbortController(),
       view: {
@@ -264,6 +306,7 @@ export class RelinkApp implements ApiHost, ShellHooks {
         itemId: null,
         leaverId: null,
         ...init,
+        tenantIds: [],
         outcome: null,
         message: null,
         state: 'waiting-for-approval',
@@ -279,9 +322,11 @@ export class RelinkApp implements ApiHost, ShellHooks {
       op.view = { ...op.view, ...patch };
       this.#hub.emit('operation', op.view);
     };
-    const opener: WorkflowConnectOptions = {
+    // `onScope` rides along in the opener: workflows spread it into their connect options unchanged.
+    const opener: WorkflowConnectOptions & Pick<ConnectOptions, 'onScope'> = {
       timeoutMs: CONSENT_TIMEOUT_MS,
       signal: op.abort.signal,
+      onScope: ({ tenantIds }) => update({ tenantIds }),
       open: async (url) => {
         update({ authorizeUrl: url });
         // If the browser does not come up, the window offers the same page as a link; keep waiting.
@@ -301,7 +346,7 @@ export class RelinkApp implements ApiHost, ShellHooks {
           const error =
             err instanceof ServiceError
               ? { code: err.code, message: err.message }
-              : { code: 'internal' as const, message: 'The connection could not be completed because of a problem inside Relink. Try again.' };
+              : (diskFullError(err) ?? { code: 'internal' as const, message: 'The connection could not be completed because of a problem inside Relink. Try again.' });
           if (!(err instanceof ServiceError)) this.#logLine(`${init.kind} failed: ${(err as Error).message}`);
           update({ state: cancelled ? 'cancelled' : 'failed', error: cancelled ? null : error, finishedAt: isoNow(this.opts.clock) });
         },
@@ -353,12 +398,12 @@ export class RelinkApp implements ApiHost, ShellHooks {
       'session.get': () => this.#session(),
       'status.get': () => this.#service.status(),
       'apps.add': async ({ app, clientSecret }) => {
-        const added = await this.#service.addApp(app, clientSecret);
+        const { app: added, checks } = await this.#service.addAppChecked(app, clientSecret);
         const snapshot = this.#pushStatus();
         this.#hub.emit('session', this.#session());
         const summary = snapshot.apps.find((a) => a.id === added.id);
         if (!summary) throw new Error(`app ${added.id} missing from the status after adding it`);
-        return summary;
+        return { ...summary, checks };
       },
       'connect.start': ({ appId, staffId, tenantId, tenantIds }) => this.#startConnect(appId, staffId, tenantId, tenantIds ?? (tenantId ? [tenantId] : [])),
       'apps.updateSecret': async ({ appId, clientSecret }) => {
@@ -405,12 +450,16 @@ export class RelinkApp implements ApiHost, ShellHooks {
         return session;
       },
       'help.open': async ({ topic }) => {
-        await this.opts.openHelpUrl(HELP_URLS[topic]);
+        // The demo's apps exist only in its sandbox, so "the developer portal" there is the sandbox's stand-in.
+        const portal = topic === 'xero-developer-portal' ? this.demoPortalUrl : null;
+        await this.opts.openHelpUrl(portal ?? HELP_URLS[topic]);
         return { opened: true };
       },
 
       // ── firm workflows ──
+      'staff.passwordChangePreview': ({ staffId }) => this.#service.previewPasswordChange(staffId),
       'staff.passwordChanged': async ({ staffId }) => this.#changed(await this.#service.declarePasswordChanged(staffId)),
+      'staff.withdrawPasswordChange': async ({ staffId }) => this.#changed(await this.#service.withdrawPasswordChange(staffId)),
       'staff.setStatus': async ({ staffId, status }) => {
         const s = await this.#service.setStaffStatus(staffId, status);
         return this.#changed({ staffId: s.id, status: s.status });
@@ -426,6 +475,8 @@ export class RelinkApp implements ApiHost, ShellHooks {
         for (const o of this.#operations.values()) if (o.view.runId === runId && !o.view.finishedAt) o.abort.abort();
         return this.#changed(await this.#service.cancelReconnectRun(runId));
       },
+      'plan.reopen': async ({ runId }) => this.#changed(await this.#service.reopenReconnectRun(runId)),
+      'connections.disconnect': async ({ connectionId }) => this.#changed(await this.#service.disconnectConnection(connectionId)),
       'tracked.list': () => this.#service.trackedConnections(),
       'tracked.add': async (input) => this.#changed(await this.#service.addTracked(input)),
       'tracked.remove': async ({ id }) => {
@@ -440,17 +491,21 @@ export class RelinkApp implements ApiHost, ShellHooks {
       'audit.get': ({ staffId }) => this.#service.auditStaff(staffId),
       'audit.setTarget': async ({ staffId, targetStaffId }) => this.#changed(await this.#service.setOffboardingTarget(staffId, targetStaffId)),
       'audit.move': ({ staffId, appId, tenantId }) => this.#startMove(staffId, appId, tenantId ?? null),
-      'audit.markAppMoved': async ({ staffId, appId, how, note }) =>
-        this.#changed(await this.#service.markCreatedAppMoved(staffId, appId, { how, ...(note ? { note } : {}) })),
+      'audit.useReplacement': async ({ staffId, appId, replacementAppId }) => this.#changed(await this.#service.useReplacementApp(staffId, appId, replacementAppId)),
+      'audit.overrideApp': async ({ staffId, appId, newOwner, reason }) => this.#changed(await this.#service.overrideCreatedApp(staffId, appId, { newOwner, reason })),
+      'audit.withdrawAppMove': async ({ staffId, appId }) => this.#changed(await this.#service.withdrawAppResolution(staffId, appId)),
       'audit.csv': ({ staffId }) => {
         const audit = this.#service.auditStaff(staffId);
         const who = (audit.staff.email || audit.staff.name).replace(/[^a-z0-9]+/gi, '-').toLowerCase();
         return { fileName: `relink-offboarding-${who}-${this.#today()}.csv`, csv: this.#service.auditCsv(staffId, { bom: true }) };
       },
-      'activity.exportCsv': async ({ from, to }) => ({
-        fileName: `relink-activity-${from.slice(0, 10)}-to-${to.slice(0, 10)}.csv`,
-        csv: await this.#service.exportActivityCsv({ from, to }, { bom: true }),
-      }),
+      'activity.exportCsv': async (range) => {
+        const out = await this.#service.exportActivity(range, { bom: true });
+        // Named by what it holds (the first and last entry's day), not by the bounds asked for ("1970-…").
+        const from = (out.first ?? range.from).slice(0, 10);
+        const to = (out.last ?? range.to).slice(0, 10);
+        return { fileName: `relink-activity-${from}-to-${to}.csv`, ...out };
+      },
       'file.save': async ({ fileName, content }) => {
         if (!this.opts.saveFile) throw new ServiceError('usage', 'This window saves files itself: use your browser\'s download.');
         return { saved: await this.opts.saveFile(fileName, content) };

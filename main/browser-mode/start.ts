@@ -12,7 +12,6 @@ import { redactSecrets } from '../core/redact.js';
 import { openInBrowser, openLocalPageInBrowser } from '../oauth/browser.js';
 import { writeLaunchPage, type LaunchPage } from './launch-page.js';
 import { ThreadedKeychain } from '../secrets/threaded-keychain.js';
-import { ServiceError } from '../service/relink-service.js';
 import { ConfBackend } from '../store/document-file.js';
 import { BrowserServerError, startBrowserServer, type BrowserServer } from './server.js';
 
@@ -116,17 +115,16 @@ export async function main(argv: string[], io: Io = processIo(), rendererDir = R
       demo: options.demo,
       log,
     };
-    try {
-      app = await RelinkApp.open(appOptions);
-    } catch (err) {
-      // The demo needs the keychain. Without it the window still comes up on the own profile, where it shows
-      // the keychain's state and what to do about it, rather than a terminal error and no window at all.
-      if (!(options.demo && err instanceof ServiceError && err.code === 'keychain')) throw err;
-      log(`The demo could not start: ${err.message} Showing your own profile instead.`);
-      app = await RelinkApp.open({ ...appOptions, demo: false });
-    }
+    // Never a silent fallback: the demo runs without a keychain (its sandbox sign-ins held in memory, which its
+    // banner says), and the firm's own profile opens without one only to say what is missing.
+    app = await RelinkApp.open(appOptions);
     server = await startBrowserServer({ host: app, rendererDir, port: options.port, log });
     io.out(`Relink is running at ${server.url} (press Ctrl+C to stop)`);
+    if (app.session().secretsInMemory) {
+      log("This computer has no keychain Relink can use, so the demo holds its made-up sandbox sign-ins in memory; they end when Relink stops. Your firm's own profile needs a keychain.");
+    }
+    const help = app.keychainHelp;
+    if (help) log(`${help.title}. ${help.text}\n${help.steps.map((step, i) => `  ${i + 1}. ${step}`).join('\n')}`);
     if (!options['no-open'] && how.kind !== 'none') {
       launchPage = writeLaunchPage(dataDir, server.url);
       openLocalPageInBrowser(launchPage.url, how).catch((err: unknown) =>

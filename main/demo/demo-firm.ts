@@ -31,6 +31,8 @@ export interface DemoStory {
 const DAY = 86_400_000;
 /** The seasonal client's connection: idle long enough to be flagged, with ten days left to save it. */
 const IDLE_DAYS = 50;
+/** The demo firm's name, printed on its reports like a real firm's (Settings → Firm name). */
+export const DEMO_FIRM_NAME = 'Harbour & Finch';
 
 export async function startDemoSandbox(): Promise<RunningSandbox> {
   return startSandboxServer({ seed: { seed: 'demo' } });
@@ -39,6 +41,7 @@ export async function startDemoSandbox(): Promise<RunningSandbox> {
 /** Adds the demo's apps to `service`, connects them as the firm's staff, then applies the breakages. */
 export async function populateDemo(service: RelinkService, sandbox: RunningSandbox, clock: Clock): Promise<DemoStory> {
   const world = sandbox.sandbox.world;
+  await service.updateSettings({ firmName: DEMO_FIRM_NAME });
   const seeded = sandbox.sandbox.lastSeed.apps;
   const staff = [...world.users.values()];
   const byEmail = (prefix: string) => {

@@ -1,4 +1,5 @@
 import { HELP_URLS } from '../../shared/help-links.js';
+import { SANDBOX_PORTAL_PATH } from '../sandbox/portal-path.js';
 import { describeOrigin, parseUrl } from './policy.js';
 
 /**
@@ -7,7 +8,9 @@ import { describeOrigin, parseUrl } from './policy.js';
  *
  * - a sign-in (authorize) page: Xero's own sign-in origins, or the issuer origin of an app the advisor set up
  *   (the built-in sandbox's `http://127.0.0.1:PORT` in the demo, or a firm's own https issuer);
- * - one of the fixed help pages in shared/help-links.ts, exactly.
+ * - one of the fixed help pages in shared/help-links.ts, exactly;
+ * - in demo mode only, the built-in sandbox's stand-in for Xero's developer portal, exactly. It shows the
+ *   sandbox apps' secrets, so outside the demo it is refused even though it lives on a sign-in origin.
  *
  * URLs are parsed and their protocol and host compared exactly, so `https://login.xero.com.evil.com`,
  * `https://login.xero.com@evil.com` (user name "login.xero.com" at evil.com), `javascript:` and `file:` are
@@ -36,6 +39,8 @@ function trustedOrigin(url: unknown): string | null {
 export function isAllowedAuthorizeUrl(url: unknown, issuerOrigins: Iterable<string> = []): boolean {
   const origin = trustedOrigin(url);
   if (origin === null) return false;
+  // The sandbox's developer portal is not a sign-in page, whatever origin it is on (see isAllowedDemoPortalUrl).
+  if (parseUrl(url)!.pathname.replace(/\/+$/, '') === SANDBOX_PORTAL_PATH) return false;
   if (XERO_SIGN_IN_ORIGINS.includes(origin)) return true;
   for (const issuer of issuerOrigins) {
     if (trustedOrigin(issuer) === origin) return true;
@@ -51,6 +56,17 @@ export function isAllowedHelpUrl(url: unknown): boolean {
   return u !== null && u.protocol === 'https:' && !u.username && !u.password && HELP_HREFS.has(u.href);
 }
 
+/**
+ * The demo's developer portal (the sandbox's stand-in for Xero's), exactly as the running demo names it:
+ * `demoPortalUrl` is null whenever the demo is not running, and then nothing matches.
+ */
+export function isAllowedDemoPortalUrl(url: unknown, demoPortalUrl: string | null): boolean {
+  if (!demoPortalUrl) return false;
+  const u = parseUrl(url);
+  const want = parseUrl(demoPortalUrl);
+  return u !== null && want !== null && trustedOrigin(url) !== null && u.href === want.href;
+}
+
 export class RefusedLinkError extends Error {
   constructor(message: string) {
     super(message);
@@ -63,6 +79,8 @@ export interface ExternalLinksOptions {
   openExternal: (url: string) => Promise<void>;
   /** The issuer origins of the apps set up now (read at each call: apps come and go, the demo adds one). */
   issuerOrigins: () => Iterable<string>;
+  /** The demo's developer portal while the demo runs, else null (read at each call: the demo starts later). */
+  demoPortalUrl?: () => string | null;
   log?: (line: string) => void;
 }
 
@@ -80,6 +98,7 @@ export interface ExternalLinks {
 
 export function createExternalLinks(opts: ExternalLinksOptions): ExternalLinks {
   const log = opts.log ?? (() => {});
+  const helpOrPortal = (url: string) => isAllowedHelpUrl(url) || isAllowedDemoPortalUrl(url, opts.demoPortalUrl?.() ?? null);
   const open = async (url: string) => {
     // Hand the browser the normalised form we checked, never the raw string.
     await opts.openExternal(new URL(url).href);
@@ -95,14 +114,14 @@ export function createExternalLinks(opts: ExternalLinksOptions): ExternalLinks {
       await open(url);
     },
     async openHelpUrl(url) {
-      if (!isAllowedHelpUrl(url)) {
+      if (!helpOrPortal(url)) {
         log(`relink: did not open a help page on ${describeOrigin(url)}: it is not one of Relink's help pages`);
         throw new RefusedLinkError(`Relink did not open that page: ${describeOrigin(url)} is not one of Relink's help pages.`);
       }
       await open(url);
     },
     async openFromWindow(url) {
-      if (!isAllowedHelpUrl(url) && !isAllowedAuthorizeUrl(url, opts.issuerOrigins())) {
+      if (!helpOrPortal(url) && !isAllowedAuthorizeUrl(url, opts.issuerOrigins())) {
         log(`relink: the window tried to open ${describeOrigin(url)}; refused`);
         return false;
       }

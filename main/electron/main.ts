@@ -25,7 +25,7 @@ import { registerIpc } from './ipc.js';
 import { wireNotifications } from './notifications.js';
 import { wirePower } from './power.js';
 import { createTray, TRAY_ICON_DATA_URL } from './tray.js';
-import { createMainWindow, hardenContents, hardenSession, runWindow } from './window.js';
+import { createMainWindow, guardAllContents, hardenContents, hardenSession, runWindow } from './window.js';
 
 /**
  * The Electron entry point (bundled to dist/electron/main.cjs): the only file that creates Electron's
@@ -63,8 +63,12 @@ if (!app.requestSingleInstanceLock()) {
     openExternal: (url) => shell.openExternal(url),
     // Read at each call: the demo and newly added apps bring their own sign-in origins.
     issuerOrigins: () => relinkApp?.service.apps().map((a) => a.issuer) ?? [],
+    demoPortalUrl: () => relinkApp?.demoPortalUrl ?? null,
     log,
   });
+  // Every webContents from now on — later windows, webviews, DevTools — is hardened as it is created, with its
+  // session; the main window's too (hardening is idempotent, and ensureWindow also hardens it by name).
+  guardAllContents(app, { openFromWindow: links.openFromWindow, log });
 
   const ensureWindow = (): BrowserWindow => {
     if (win && !win.isDestroyed()) return win;

@@ -70,7 +70,13 @@ export interface HardeningOptions {
   log?: (line: string) => void;
 }
 
+/** Contents and sessions already hardened: a second pass would add a second listener (and open a link twice). */
+const hardenedContents = new WeakSet<object>();
+const hardenedSessions = new WeakSet<object>();
+
 export function hardenContents(contents: HardenableContents, opts: HardeningOptions): void {
+  if (hardenedContents.has(contents)) return;
+  hardenedContents.add(contents);
   const log = opts.log ?? (() => {});
   const guard = (kind: string) => (event: NavigationEvent, legacyUrl?: string) => {
     const url = event.url ?? legacyUrl ?? '';
@@ -113,10 +119,35 @@ export interface HardenableSession {
  * them (OS notifications come from the main process). Downloads are refused too.
  */
 export function hardenSession(session: HardenableSession): void {
+  if (hardenedSessions.has(session)) return;
+  hardenedSessions.add(session);
   session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
   session.setPermissionCheckHandler(() => false);
   session.setDevicePermissionHandler(() => false);
   session.on('will-download', (event) => event.preventDefault());
+}
+
+/** A webContents as `web-contents-created` hands it over: what hardening touches, and its session. */
+export interface CreatedContents extends HardenableContents {
+  readonly session: HardenableSession;
+}
+
+/** The part of Electron's `app` the guard below uses. */
+export interface ContentsSource {
+  on(event: 'web-contents-created', listener: (event: unknown, contents: CreatedContents) => void): unknown;
+}
+
+/**
+ * The same hardening for every webContents the process ever creates — the main window's, any later window's,
+ * a <webview>'s (were one ever attached), DevTools' — the moment it exists, with its session: no navigation
+ * away from Relink's page, no new windows, no <webview>, no permissions, no downloads. A window added later
+ * cannot forget it. Register before the first window is created (Electron's security checklist, items 13–14).
+ */
+export function guardAllContents(app: ContentsSource, opts: HardeningOptions): void {
+  app.on('web-contents-created', (_event, contents) => {
+    hardenContents(contents, opts);
+    hardenSession(contents.session);
+  });
 }
 
 /** The parts of the window the lifecycle below uses. */

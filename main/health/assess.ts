@@ -74,6 +74,11 @@ export interface HealthReport {
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
+/** "1 hour", "3 hours": evidence is read by bookkeepers, never "hour(s)". */
+function hours(n: number): string {
+  return `${n} hour${n === 1 ? '' : 's'}`;
+}
+
 /** Failures of one person's grants this close together are read as one event (a password change). */
 const SAME_EVENT_WINDOW = 24 * HOUR;
 /** Organisations vanishing for one person this close together are read as one removal. */
@@ -95,6 +100,8 @@ function transientCause(f: Failure): Cause {
       return 'clock-skew';
     case 'keychain':
       return 'keychain-unavailable';
+    case 'key-missing':
+      return 'key-missing';
     case 'network':
     case 'timeout':
       return 'network';
@@ -162,6 +169,28 @@ export function assessHealth(input: HealthInput): HealthReport {
     );
     for (const g of all) {
       grantVerdicts[g.id] = { health: 'unverified', cause: f.cause, confidence: f.confidence, since: null, fix: f.fix, daysLeft: daysLeft(g) };
+    }
+  }
+
+  // ── Keys gone from a keychain that works: only a new consent stores one again, so each is its own finding. ──
+  const keyMissing = new Map<string, Finding>();
+  if (input.keychain === 'available') {
+    for (const g of Object.values(grants)) {
+      if (g.state !== 'active' || g.consecutiveFailures === 0 || g.lastFailure?.kind !== 'key-missing') continue;
+      const conns = grantConnections(g);
+      keyMissing.set(g.id, finding(
+        {
+          key: `key-missing:grant:${g.id}`,
+          cause: 'key-missing',
+          confidence: 'confirmed',
+          staffId: g.staffId,
+          appId: g.appId,
+          tenantIds: [...new Set(conns.map((c) => c.tenantId))],
+          connectionIds: conns.map((c) => c.id),
+          evidence: ['The keychain is unlocked and answered, but it holds no key for this connection.'],
+        },
+        { who: name.staff(g.staffId), app: name.app(g.appId), orgCount: conns.length },
+      ));
     }
   }
 
@@ -236,7 +265,7 @@ export function assessHealth(input: HealthInput): HealthReport {
           cause: 'password-changed',
           confidence: 'likely',
           evidence: [
-            `Every one of ${who}'s ${rest.length} connections was refused by Xero (invalid_grant) within ${Math.max(1, Math.ceil((Math.max(...times) - Math.min(...times)) / HOUR))} hour(s).`,
+            `Every one of ${who}'s ${rest.length} connections was refused by Xero (invalid_grant) within ${hours(Math.max(1, Math.ceil((Math.max(...times) - Math.min(...times)) / HOUR)))}.`,
             ...(othersFine(appIds, staffId) ? ['Other staff members’ connections to the same apps kept working.'] : []),
           ],
         },
@@ -260,6 +289,32 @@ export function assessHealth(input: HealthInput): HealthReport {
       );
     }
     for (const g of rest) ownFinding.set(g.id, judged);
+  }
+
+  // ── Working grants whose refresh token has outlived Xero's idle lifetime: expired in all likelihood, before any
+  // refresh has been refused. Same key as the refused case above, so the incident carries on when a check confirms it.
+  for (const g of Object.values(grants)) {
+    if (g.state !== 'active' || daysIdle(g) < REFRESH_TOKEN_LIFETIME_DAYS) continue;
+    const conns = grantConnections(g);
+    ownFinding.set(
+      g.id,
+      finding(
+        {
+          key: `refresh-token-expired:grant:${g.id}`,
+          cause: 'refresh-token-expired',
+          // Xero's rule, not yet Xero's answer: likely, until a refresh is refused (confirmed) or succeeds (gone).
+          confidence: 'likely',
+          staffId: g.staffId,
+          appId: g.appId,
+          tenantIds: conns.map((c) => c.tenantId),
+          connectionIds: conns.map((c) => c.id),
+          evidence: [
+            `Relink last renewed this connection ${Math.floor(daysIdle(g))} days ago; Xero ends connections after ${REFRESH_TOKEN_LIFETIME_DAYS} days without renewal. The next check confirms it.`,
+          ],
+        },
+        { who: name.staff(g.staffId), app: name.app(g.appId), orgCount: conns.length },
+      ),
+    );
   }
 
   // ── Apps whose credentials Xero rejects: one incident per app, however many grants it has. ──
@@ -329,7 +384,7 @@ export function assessHealth(input: HealthInput): HealthReport {
         tenantIds: [c.tenantId],
         connectionIds: [c.id],
         evidence: [
-          `${name.org(c.tenantId)} no longer appears in this grant's connections, but it does under ${name.staff(successor.staffId)}'s newer authorisation.`,
+          `${name.org(c.tenantId)} no longer appears in this sign-in's connections, but it does under ${name.staff(successor.staffId)}'s newer authorisation.`,
         ],
       },
       { app: name.app(c.appId), org: name.org(c.tenantId) },
@@ -357,8 +412,8 @@ export function assessHealth(input: HealthInput): HealthReport {
           connectionIds: open.map((c) => c.id),
           evidence: [
             tenants.length >= 2
-              ? `${tenants.length} organisations disappeared from ${name.staff(staffId)}'s connections at about the same time, while their grants kept refreshing.`
-              : `${name.org(tenants[0]!)} disappeared from ${acrossApps ? `all of ${name.staff(staffId)}'s apps at once` : `${name.staff(staffId)}'s connections`}, while their grants kept refreshing.`,
+              ? `${tenants.length} organisations disappeared from ${name.staff(staffId)}'s connections at about the same time, while their sign-ins kept refreshing.`
+              : `${name.org(tenants[0]!)} disappeared from ${acrossApps ? `all of ${name.staff(staffId)}'s apps at once` : `${name.staff(staffId)}'s connections`}, while their sign-ins kept refreshing.`,
             ...(leaving ? [`${name.staff(staffId)} is marked as ${staff[staffId]!.status} in Relink.`] : []),
           ],
         },
@@ -384,7 +439,7 @@ export function assessHealth(input: HealthInput): HealthReport {
         tenantIds: [tenantId],
         connectionIds: list.map((c) => c.id),
         evidence: [
-          `${name.org(tenantId)} is missing from Xero's list of connections for ${name.app(appId)}, while the rest of the grant still works.`,
+          `${name.org(tenantId)} is missing from Xero's list of connections for ${name.app(appId)}, while the rest of that sign-in still works.`,
         ],
       },
       { app: name.app(appId), org: name.org(tenantId) },
@@ -440,7 +495,7 @@ export function assessHealth(input: HealthInput): HealthReport {
     byClass.set(c, [...(byClass.get(c) ?? []), g]);
   }
   for (const [cause, list] of byClass) {
-    if (cause === 'keychain-unavailable' || cause === 'clock-skew') continue;
+    if (cause === 'keychain-unavailable' || cause === 'key-missing' || cause === 'clock-skew') continue;
     if (list.length < 2 || list.length * 2 < active.length) continue;
     const conns = list.flatMap(grantConnections);
     finding(
@@ -452,7 +507,7 @@ export function assessHealth(input: HealthInput): HealthReport {
         appId: null,
         tenantIds: [...new Set(conns.map((c) => c.tenantId))],
         connectionIds: conns.map((c) => c.id),
-        evidence: [`${list.length} of ${active.length} working grants failed their last attempt (${list[0]!.lastFailure!.detail}); none was marked broken.`],
+        evidence: [`${list.length} of ${active.length} working sign-ins failed their last attempt (${list[0]!.lastFailure!.detail}); none was marked broken.`],
       },
       {},
     );
@@ -470,7 +525,7 @@ export function assessHealth(input: HealthInput): HealthReport {
   }
   for (const g of Object.values(grants)) {
     if (grantVerdicts[g.id]) continue;
-    grantVerdicts[g.id] = grantVerdict(g, ownFinding.get(g.id) ?? grantFinding.get(g.id));
+    grantVerdicts[g.id] = grantVerdict(g, ownFinding.get(g.id) ?? keyMissing.get(g.id) ?? grantFinding.get(g.id));
   }
   for (const c of Object.values(connections)) {
     connectionVerdicts[c.id] = connectionVerdict(c, grantVerdicts[c.grantId], findingFor.get(c.id));
@@ -491,11 +546,17 @@ export function assessHealth(input: HealthInput): HealthReport {
     if (g.state === 'app-rejected') return from('app-broken', g.stateSince);
     if (g.state === 'revoked') return from('needs-reconnect', g.stateSince, f?.cause ?? 'grant-revoked');
     const failing = g.consecutiveFailures > 0 && g.lastFailure !== null && !TERMINAL.has(g.lastFailure.kind);
+    // Its key is gone from a working keychain: nothing Relink can retry its way out of.
+    if (failing && g.lastFailure!.kind === 'key-missing') return from('needs-reconnect', g.lastFailure!.at, 'key-missing');
+    // Past Xero's 60 idle days the token is dead in all likelihood: it needs reconnecting, not "0 days left". The
+    // grant itself stays active (only Xero's refusal marks it), so the engine still tries it and a refresh that
+    // works after all makes it healthy again.
+    if (idle >= REFRESH_TOKEN_LIFETIME_DAYS) {
+      return from('needs-reconnect', iso(ms(g.refreshTokenIssuedAt) + REFRESH_TOKEN_LIFETIME_DAYS * DAY), 'refresh-token-expired');
+    }
     if (idle >= settings.expiringAfterDays) {
-      // Past Xero's 60 days the token is almost certainly dead already; the next refresh will say for sure.
-      const cause = idle >= REFRESH_TOKEN_LIFETIME_DAYS ? 'refresh-token-expired' : failing ? transientCause(g.lastFailure!) : null;
-      const v = from('expiring', iso(ms(g.refreshTokenIssuedAt) + settings.expiringAfterDays * DAY), cause);
-      return cause === 'refresh-token-expired' ? { ...v, confidence: 'possible' } : v;
+      const cause = failing ? transientCause(g.lastFailure!) : null;
+      return from('expiring', iso(ms(g.refreshTokenIssuedAt) + settings.expiringAfterDays * DAY), cause);
     }
     if (failing) return from('degraded', g.lastFailure!.at, transientCause(g.lastFailure!));
     if (g.lastRefreshAt === null && g.lastProbeAt === null) return { ...from('unverified', null, null), cause: null };

@@ -48,6 +48,8 @@ export function summaryFor(cause: Cause, w: Wording): string {
       return 'Relink cannot reach Xero; it keeps retrying';
     case 'keychain-unavailable':
       return "Relink cannot open this computer's keychain, where the connections' keys are kept";
+    case 'key-missing':
+      return `The key for ${who}'s connection to ${w.app ?? 'an app'} is gone from this computer's keychain — ${orgs(w.orgCount)}`;
     case 'grant-revoked':
       return `${who}'s connection to ${w.app ?? 'an app'} was revoked — ${orgs(w.orgCount)}`;
   }
@@ -116,6 +118,11 @@ export function fixFor(cause: Cause, w: Wording): Fix {
       return {
         action: 'unlock-keychain',
         text: "Unlock the keychain (GNOME Keyring, macOS Keychain or Windows Credential Manager) and check again. Nothing was deleted; Relink will not store keys anywhere less safe.",
+      };
+    case 'key-missing':
+      return {
+        action: 'reconnect',
+        text: `The keychain is unlocked, but the key Relink kept for this connection was removed from it (a keychain clean-up or reset does that). Reconnect as ${who} to store a new one; nothing at Xero changed and no other connection is affected.`,
       };
     case 'grant-revoked':
       return { action: 'reconnect', text: `Reconnect as ${who} to restore access.` };

@@ -1,5 +1,13 @@
 import * as oidc from 'openid-client';
-import { startLoopbackCallback, type LoopbackCallback, type RedirectHost } from './loopback-server.js';
+import { registerSecret } from '../core/redact.js';
+import {
+  LoopbackPortsBusyError,
+  portsBusyWords,
+  startLoopbackCallback,
+  type AuthorizeErrorCode,
+  type LoopbackCallback,
+  type RedirectHost,
+} from './loopback-server.js';
 import type { IdClaims, ProviderClient } from './provider-client.js';
 import type { TokenCallOutcome, TokenSet } from './token-outcome.js';
 
@@ -37,6 +45,14 @@ export type AuthorizationResult =
       skewMs: number;
     }
   | { kind: 'denied' | 'timeout' | 'cancelled' }
+  /** Every registered redirect port is taken: nothing was opened or sent. */
+  | { kind: 'ports-busy'; ports: number[]; unavailable: Array<{ port: number; code: string }> }
+  /** The loopback listener could not start for another reason (no loopback interface, …). */
+  | { kind: 'listener-failed'; reason: string }
+  /** `open` threw: the person never saw the sign-in page. */
+  | { kind: 'browser-failed'; reason: string }
+  /** The provider sent the browser back with an `error=` other than access_denied (only known OAuth codes). */
+  | { kind: 'provider-error'; error: AuthorizeErrorCode | 'unrecognised' }
   /** `outcome` is the token call's, when one was made; `reason` is a short, token-free explanation. */
   | { kind: 'failed'; outcome: TokenCallOutcome | null; reason: string };
 
@@ -53,6 +69,7 @@ export async function runAuthorization(req: AuthorizationRequest): Promise<Autho
   if (req.signal?.aborted) return { kind: 'cancelled' };
 
   const codeVerifier = oidc.randomPKCECodeVerifier();
+  registerSecret(codeVerifier);
   const codeChallenge = await oidc.calculatePKCECodeChallenge(codeVerifier);
   const state = oidc.randomState();
   const nonce = req.scopes.includes('openid') ? oidc.randomNonce() : undefined;
@@ -67,7 +84,8 @@ export async function runAuthorization(req: AuthorizationRequest): Promise<Autho
       ...(req.signal ? { signal: req.signal } : {}),
     });
   } catch (err) {
-    return { kind: 'failed', outcome: null, reason: message(err) };
+    if (err instanceof LoopbackPortsBusyError) return { kind: 'ports-busy', ports: err.ports, unavailable: err.unavailable };
+    return { kind: 'listener-failed', reason: message(err) };
   }
 
   try {
@@ -86,7 +104,7 @@ export async function runAuthorization(req: AuthorizationRequest): Promise<Autho
     try {
       await req.open(url);
     } catch (err) {
-      return { kind: 'failed', outcome: null, reason: message(err) };
+      return { kind: 'browser-failed', reason: message(err) };
     }
 
     const callback = await listener.result;
@@ -96,8 +114,9 @@ export async function runAuthorization(req: AuthorizationRequest): Promise<Autho
       case 'cancelled':
         return { kind: callback.kind };
       case 'error':
-        return { kind: 'failed', outcome: null, reason: `The provider ended the sign-in with the error “${callback.error}”.` };
+        return { kind: 'provider-error', error: callback.error };
       case 'code':
+        registerSecret(callback.code);
         break;
     }
 
@@ -115,6 +134,10 @@ export async function runAuthorization(req: AuthorizationRequest): Promise<Autho
       const { sentAt: _s, answeredAt: _a, skewMs: _k, rejected: _r, detail, ...raw } = outcome;
       return { kind: 'failed', outcome: raw, reason: failureReason(raw, detail) };
     }
+    // Known to the redactor before anyone can print them; the caller stores the refresh token under its grant.
+    registerSecret(outcome.tokens.accessToken);
+    if (outcome.tokens.refreshToken) registerSecret(outcome.tokens.refreshToken);
+    if (outcome.tokens.idToken) registerSecret(outcome.tokens.idToken);
     return {
       kind: 'connected',
       tokens: outcome.tokens,
@@ -137,5 +160,83 @@ function failureReason(o: Extract<TokenCallOutcome, { ok: false }>, detail: stri
       return `The sign-in could not be completed: the provider did not answer${o.networkError ? ` (${o.networkError})` : ''}.`;
     case 'answered':
       return `The provider refused the sign-in: HTTP ${o.response?.status ?? '?'}${o.response?.oauthError ? ` ${o.response.oauthError}` : ''}${extra}.`;
+  }
+}
+
+/** What a host tells the person when the sign-in could not even reach the point of a token call. */
+export interface AuthorizationProblem {
+  /** The class of failure, for exit codes: the person declined or did not finish / the provider had trouble / the rest. */
+  code: 'not-authorised' | 'unreachable' | 'rejected';
+  message: string;
+}
+
+type Problem = Extract<AuthorizationResult, { kind: 'ports-busy' | 'listener-failed' | 'browser-failed' | 'provider-error' }>;
+
+/** Only these kinds have a message here; `denied`, `timeout`, `cancelled` and `failed` are the caller's to word. */
+export function isAuthorizationProblem(r: AuthorizationResult): r is Problem {
+  return r.kind === 'ports-busy' || r.kind === 'listener-failed' || r.kind === 'browser-failed' || r.kind === 'provider-error';
+}
+
+/** Things the provider can say in `error=` that mean the person has more to do in the browser. */
+const UNFINISHED: Partial<Record<AuthorizeErrorCode, string>> = {
+  login_required: 'log in',
+  consent_required: 'approve the connection',
+  interaction_required: 'finish in the browser',
+  account_selection_required: 'choose which login to use',
+};
+
+/**
+ * Each way a sign-in can stop before its token call, in words a bookkeeper can act on, ending with the code to
+ * quote to support. `app` and `provider` are display names ("Practice Sync", "Xero").
+ */
+export function describeAuthorizationProblem(r: Problem, names: { app: string; provider: string }): AuthorizationProblem {
+  const { app, provider } = names;
+  switch (r.kind) {
+    case 'ports-busy':
+      return {
+        code: 'rejected',
+        message:
+          `The sign-in reply addresses (ports ${r.ports.join(', ')}) registered for ${app} are all ${portsBusyWords(r.unavailable)}. ` +
+          `Close them and try again, or register another port in ${provider}'s developer portal and add the app again with it. (ports-busy)`,
+      };
+    case 'listener-failed':
+      return { code: 'rejected', message: `${r.reason} Nothing was changed. (listener-failed)` };
+    case 'browser-failed':
+      return { code: 'rejected', message: `Relink could not open your web browser: ${r.reason.replace(/^Relink could not open the browser: /, '')} Nothing was changed. (browser-failed)` };
+    case 'provider-error': {
+      const e = r.error;
+      const todo = e === 'unrecognised' ? undefined : UNFINISHED[e];
+      if (todo) {
+        return {
+          code: 'not-authorised',
+          message: `${provider} ended the sign-in without an approval: it needs you to ${todo}. Nothing was changed; run it again and finish in the browser. (${e})`,
+        };
+      }
+      switch (e) {
+        case 'server_error':
+        case 'temporarily_unavailable':
+          return { code: 'unreachable', message: `${provider}'s sign-in service had a problem and could not finish the sign-in. Nothing was changed; try again in a few minutes. (${e})` };
+        case 'invalid_scope':
+          return {
+            code: 'rejected',
+            message: `${provider} refused the permissions ${app} asks for. Nothing was changed. Check the scopes the app may use in ${provider}'s developer portal and the ones Relink asks for (--scopes). (${e})`,
+          };
+        case 'unauthorized_client':
+          return {
+            code: 'rejected',
+            message: `${provider} does not let ${app} sign in this way. Nothing was changed. Check the app in ${provider}'s developer portal: that it still exists and that its client id is the one Relink has. (${e})`,
+          };
+        case 'unrecognised':
+          return {
+            code: 'rejected',
+            message: `${provider} ended the sign-in with an error Relink does not recognise. Nothing was changed; try again, and if it keeps happening send this message to support. (provider-error)`,
+          };
+        default:
+          return {
+            code: 'rejected',
+            message: `${provider} refused the sign-in request. Nothing was changed. Check that the app's redirect URIs in ${provider}'s developer portal are http://127.0.0.1:PORT/callback for its ports; if they are, send this message to support. (${e})`,
+          };
+      }
+    }
   }
 }

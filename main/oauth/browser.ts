@@ -17,10 +17,13 @@ export type BrowserHow =
 
 export class BrowserOpenError extends Error {
   readonly reason: 'refused-url' | 'bad-command' | 'program-missing' | 'failed';
-  constructor(reason: BrowserOpenError['reason'], message: string) {
+  /** What went wrong in a few words, without advice ("the program “firefox” was not found"). */
+  readonly detail: string;
+  constructor(reason: BrowserOpenError['reason'], message: string, detail: string = message) {
     super(message);
     this.name = 'BrowserOpenError';
     this.reason = reason;
+    this.detail = detail;
   }
 }
 
@@ -171,22 +174,21 @@ function launch(program: string, args: string[], settleMs: number): Promise<void
     timer.unref();
     child.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') {
-        finish(new BrowserOpenError('program-missing', `Relink could not open the browser: the program “${program}” was not found. Check the browser setting, or copy the address instead.`));
+        const detail = `the program “${program}” was not found`;
+        finish(new BrowserOpenError('program-missing', `Relink could not open the browser: ${detail}. Check the browser setting, or copy the address instead.`, detail));
       } else if (err.code === 'EACCES') {
-        finish(new BrowserOpenError('program-missing', `Relink could not open the browser: the program “${program}” cannot be run (permission denied).`));
+        const detail = `the program “${program}” cannot be run (permission denied)`;
+        finish(new BrowserOpenError('program-missing', `Relink could not open the browser: ${detail}.`, detail));
       } else {
-        finish(new BrowserOpenError('failed', `Relink could not open the browser with “${program}”: ${err.code ?? err.message}.`));
+        const detail = `“${program}” failed to start (${err.code ?? err.message})`;
+        finish(new BrowserOpenError('failed', `Relink could not open the browser with “${program}”: ${err.code ?? err.message}.`, detail));
       }
     });
     child.once('exit', (code, signal) => {
       if (code === 0) finish();
       else {
-        finish(
-          new BrowserOpenError(
-            'failed',
-            `Relink could not open the browser: “${program}” stopped with ${code !== null ? `exit status ${code}` : `signal ${signal}`}. Check the browser setting, or copy the address instead.`,
-          ),
-        );
+        const detail = `“${program}” stopped with ${code !== null ? `exit status ${code}` : `signal ${signal}`}`;
+        finish(new BrowserOpenError('failed', `Relink could not open the browser: ${detail}. Check the browser setting, or copy the address instead.`, detail));
       }
     });
   });

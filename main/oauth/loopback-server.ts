@@ -81,14 +81,24 @@ export interface LoopbackCallback {
 /** Every registered port is taken (by another program, or another Relink sign-in in progress). */
 export class LoopbackPortsBusyError extends Error {
   readonly ports: number[];
-  constructor(ports: number[]) {
+  /** Why each port could not be used: `EADDRINUSE` (taken) or `EACCES` (this user may not bind it). */
+  readonly unavailable: Array<{ port: number; code: string }>;
+  constructor(ports: number[], unavailable: Array<{ port: number; code: string }> = ports.map((port) => ({ port, code: 'EADDRINUSE' }))) {
     super(
-      `Relink cannot receive the sign-in: every registered redirect port is in use on this computer (${ports.join(', ')}). ` +
-        'Close the program using them, finish the other sign-in, or register another port for this app.',
+      `The sign-in reply addresses (ports ${ports.join(', ')}) registered for this app are all ${portsBusyWords(unavailable)}. ` +
+        "Close them and try again, or register another port in Xero's developer portal and add the app again with it. (ports-busy)",
     );
     this.name = 'LoopbackPortsBusyError';
     this.ports = [...ports];
+    this.unavailable = unavailable.map((u) => ({ ...u }));
   }
+}
+
+/** "in use by other programs", or, when the system refused some of them outright, "in use or blocked". */
+export function portsBusyWords(unavailable: Array<{ code: string }>): string {
+  return unavailable.every((u) => u.code === 'EADDRINUSE')
+    ? 'in use by other programs (or by another sign-in that is still waiting)'
+    : 'in use by other programs or blocked on this computer';
 }
 
 // ---- Static pages ------------------------------------------------------------------------------------------
@@ -258,13 +268,13 @@ export async function startLoopbackCallback(opts: LoopbackOptions): Promise<Loop
   };
 
   // Try the registered ports in order. With `localhost`, a port counts as free only if both loopbacks are.
-  const unavailable: string[] = [];
+  const unavailable: Array<{ port: number; code: string }> = [];
   for (const candidate of opts.ports) {
     const v4 = newServer();
     const bound = await listen(v4, candidate, '127.0.0.1');
     if (!bound.ok) {
       if (PORT_UNAVAILABLE.has(bound.code)) {
-        unavailable.push(`${candidate}: ${bound.code}`);
+        unavailable.push({ port: candidate, code: bound.code });
         continue;
       }
       throw new Error(`Relink could not listen for the sign-in on 127.0.0.1:${candidate}: ${bound.code}.`);
@@ -277,7 +287,7 @@ export async function startLoopbackCallback(opts: LoopbackOptions): Promise<Loop
       else if (PORT_UNAVAILABLE.has(bound6.code)) {
         // Someone else holds [::1]:port: a browser resolving localhost to ::1 would hand them the code.
         await closeServer(v4);
-        unavailable.push(`${candidate}: ${bound6.code} on ::1`);
+        unavailable.push({ port: candidate, code: bound6.code });
         continue;
       } else if (!NO_IPV6.has(bound6.code)) {
         await closeServer(v4);
@@ -288,7 +298,7 @@ export async function startLoopbackCallback(opts: LoopbackOptions): Promise<Loop
     port = candidate;
     break;
   }
-  if (servers.length === 0) throw new LoopbackPortsBusyError(opts.ports);
+  if (servers.length === 0) throw new LoopbackPortsBusyError(opts.ports, unavailable);
   allowedHosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
 
   const close = (): Promise<void> => {

@@ -1,6 +1,7 @@
 import type { App, Failure, Grant } from '../../shared/domain.js';
 import type { Clock } from '../core/clock.js';
 import { isoNow } from '../core/clock.js';
+import { registerSecret } from '../core/redact.js';
 import type { TokenCallOutcome } from '../oauth/token-outcome.js';
 import { estimateSkewMs } from '../core/http-date.js';
 import { classifyTokenOutcome } from '../providers/xero/errors.js';
@@ -17,6 +18,11 @@ import type { AccessTokenCache } from './access-tokens.js';
  * A lost response (timeout or reset after sending) is retried at once with the same stored token, inside
  * Xero's 30-minute grace. Transient failures never mark a grant broken; only a parsed `invalid_grant` does,
  * after re-reading the store under the lock.
+ *
+ * The keychain can lock (or stop answering) at any moment, so no refresh is sent unless it can be written
+ * just before, and a rotated token whose save fails anyway is held in memory — it is then the only copy
+ * that works once Xero's grace for the old one ends — and saved before anything else is sent for that
+ * grant: on the engine's next try, or as soon as the keychain comes back (`saveHeld`).
  */
 
 export interface StoredToken {
@@ -28,6 +34,10 @@ export interface RefreshVault {
   readGrant(grantId: string): Promise<StoredToken | null>;
   /** Writes the rotated token, reads it back, and throws if it does not match. */
   saveRotated(grantId: string, newRefreshToken: string, replaced: string): Promise<void>;
+  /** Resolves when the keychain can be written now, throws KeychainError when it cannot. */
+  ensureWritable(): Promise<void>;
+  /** Proves the keychain works (a test entry written, read back and deleted): `available` or why not. */
+  probe(): Promise<string>;
 }
 
 /** The write-ahead "refresh in flight" marker. */
@@ -92,20 +102,41 @@ export interface RefresherDeps {
 
 const TERMINAL_APP = new Set<Failure['kind']>(['invalid-client', 'unauthorized-client']);
 
+/** A rotated token Xero issued that the keychain has not taken yet, with the access token that came with it. */
+interface HeldRotation {
+  token: string;
+  replaced: string;
+  generation: string | null;
+  outcome: Extract<TokenCallOutcome, { ok: true }>;
+}
+
 export class Refresher {
   /** The refresh token this process last read from or verified in the keychain, with its generation stamp. */
   readonly #known = new Map<string, { token: string; generation: string }>();
+  /** Rotated tokens not yet saved (the keychain failed at the moment they arrived). Never written anywhere else. */
+  readonly #held = new Map<string, HeldRotation>();
 
   constructor(private readonly deps: RefresherDeps) {}
 
   /** Forget what this process knows about a grant's stored token (a new consent stored a new one). */
   forget(grantId: string): void {
     this.#known.delete(grantId);
+    this.#held.delete(grantId);
   }
 
   /** Refreshes one grant. Concurrent calls for the same grant share one refresh. */
   refresh(grantId: string): Promise<RefreshResult> {
     return this.deps.flights.run(grantId, () => this.deps.lock.withLock(grantId, () => this.#underLock(grantId)));
+  }
+
+  /** Grants whose rotated token is held in memory, waiting for the keychain. */
+  get heldGrants(): string[] {
+    return [...this.#held.keys()];
+  }
+
+  /** Tries again to save every held rotated token (the keychain came back); each through `refresh`. */
+  async saveHeld(): Promise<RefreshResult[]> {
+    return Promise.all(this.heldGrants.map((id) => this.refresh(id)));
   }
 
   async #underLock(grantId: string): Promise<RefreshResult> {
@@ -116,6 +147,10 @@ export class Refresher {
     const app = grants.app(grant.appId);
     if (!app) return { kind: 'skipped', reason: 'unknown-grant' };
 
+    // A rotated token waiting for the keychain is saved before anything else: it is the one Xero knows now.
+    const held = this.#held.get(grantId);
+    if (held) return this.#persist(grantId, held.replaced, held.outcome, held.generation);
+
     let stored: StoredToken | null;
     try {
       stored = await this.#storedToken(grantId);
@@ -123,11 +158,17 @@ export class Refresher {
       return this.#transient(grantId, keychainFailure(clock, err, 'read the connection’s key from'));
     }
     if (!stored) {
-      // The keychain answered and has no entry: not a Xero verdict, so the grant is not marked revoked.
+      // "Not found" means something only from a keychain that works: without a session bus libsecret answers
+      // null for everything. Proven working, the entry is gone (deleted outside Relink): only a new consent
+      // brings it back. Not a Xero verdict, so the grant is not marked revoked.
+      const state = await vault.probe().catch(() => 'unavailable');
+      if (state !== 'available') {
+        return this.#transient(grantId, keychainFailure(clock, state, 'read the connection’s key from'));
+      }
       return this.#transient(grantId, {
-        kind: 'keychain',
+        kind: 'key-missing',
         at: isoNow(clock),
-        detail: 'No refresh token for this connection in the keychain; reconnect to store a new one.',
+        detail: 'The keychain is unlocked but holds no key for this connection (removed outside Relink); reconnect to store a new one.',
       });
     }
 
@@ -135,6 +176,13 @@ export class Refresher {
     const retries = this.deps.lostResponseRetries ?? 2;
     let token = stored.refreshToken;
     for (let attempt = 1; ; attempt++) {
+      // Never send a refresh whose rotated token could not be saved: Xero rotates it as soon as it answers.
+      try {
+        await vault.ensureWritable();
+      } catch (err) {
+        // After a lost answer (attempt > 1) the marker stays: a later try or a restart retries in the grace.
+        return this.#transient(grantId, keychainFailure(clock, err, 'write to'));
+      }
       await journal.begin(grantId, attempt);
       // From here the stored token may change: every other process must read the keychain next time.
       const generation = (await this.deps.generations?.bumpGeneration(grantId)) ?? null;
@@ -194,23 +242,32 @@ export class Refresher {
   async #persist(grantId: string, used: string, outcome: Extract<TokenCallOutcome, { ok: true }>, generation: string | null): Promise<RefreshResult> {
     const { clock, vault, journal, grants, accessTokens } = this.deps;
     const { tokens } = outcome;
+    // Known to the redactor from the moment they arrive, whether or not the save below succeeds.
+    registerSecret(tokens.accessToken, `grant:${grantId}:access`);
+    if (tokens.refreshToken) registerSecret(tokens.refreshToken, `grant:${grantId}:rt`);
+    if (tokens.idToken) registerSecret(tokens.idToken, `grant:${grantId}:id`);
     const next = tokens.refreshToken ?? used;
     if (next !== used) {
       try {
         await vault.saveRotated(grantId, next, used);
         // Written and read back: this is what the keychain holds under this generation.
         if (generation) this.#known.set(grantId, { token: next, generation });
+        this.#held.delete(grantId);
       } catch (err) {
-        // The new token exists only in memory. Keep the marker (the old token still works inside the grace
-        // window after a restart), do not use the new access token, and report it.
+        // The new token exists only in memory: hold it (never drop it) and save it before anything else is
+        // sent for this grant. Keep the marker (after a crash the old token still works inside Xero's grace
+        // window), do not use the new access token yet, and report it.
+        this.#held.set(grantId, { token: next, replaced: used, generation, outcome });
         return this.#transient(grantId, keychainFailure(clock, err, 'save the renewed key to'));
       }
-    } else if (generation) {
-      this.#known.set(grantId, { token: used, generation });
+    } else {
+      this.#held.delete(grantId);
+      if (generation) this.#known.set(grantId, { token: used, generation });
     }
     await journal.end(grantId);
     const expiresAt = outcome.receivedAt + tokens.expiresIn * 1000;
-    accessTokens.set(grantId, tokens.accessToken, expiresAt);
+    // An access token held while the keychain was down may have run out meanwhile; the cache drops it then.
+    if (expiresAt > clock.now()) accessTokens.set(grantId, tokens.accessToken, expiresAt);
     this.#noteSkew(outcome.response.headers['date'], outcome);
     const at = isoNow(clock);
     await grants.updateGrant(grantId, (g) => {
@@ -240,6 +297,7 @@ export class Refresher {
 
   async #mark(grantId: string, state: 'revoked' | 'app-rejected', failure: Failure): Promise<void> {
     this.deps.accessTokens.delete(grantId);
+    this.#held.delete(grantId);
     const at = isoNow(this.deps.clock);
     await this.deps.grants.updateGrant(
       grantId,
@@ -255,7 +313,7 @@ export class Refresher {
 }
 
 function keychainFailure(clock: Clock, err: unknown, doing: string): Failure {
-  const kind = err instanceof KeychainError ? err.kind : 'failed';
+  const kind = err instanceof KeychainError ? err.kind : typeof err === 'string' ? err : 'failed';
   return {
     kind: 'keychain',
     at: isoNow(clock),

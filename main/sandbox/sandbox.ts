@@ -4,7 +4,7 @@ import type { SandboxContext } from './context.js';
 import { controlApi, type ControlHost } from './control/routes.js';
 import { Faults, type Fault, type FaultTarget } from './faults.js';
 import { html, json, respond, type SbOutcome, type SbRequest } from './http/types.js';
-import { randomIds } from './ids.js';
+import { opaque, randomIds } from './ids.js';
 import { RateLimiter } from './api/rate-limits.js';
 import { accountingApi } from './api/accounting.js';
 import { deleteConnection, listConnections } from './api/connections.js';
@@ -13,6 +13,7 @@ import { authorize, connectionLimit, consentForm, login, submitConsent } from '.
 import { ConsentRequests } from './identity/consent-requests.js';
 import { discovery, jwks } from './identity/discovery.js';
 import { homePage } from './identity/pages.js';
+import { portalPage, rotateFromPortal, SANDBOX_PORTAL_PATH } from './portal.js';
 import { revocation, userinfo } from './identity/session-endpoints.js';
 import { tokenEndpoint } from './identity/token-endpoint.js';
 import { applySeed, seedSchema, type SeedRequest, type SeedSummary } from './seeds.js';
@@ -38,6 +39,8 @@ export class Sandbox implements SandboxContext, ControlHost {
   readonly faults = new Faults();
   readonly limits: RateLimiter;
   readonly consentRequests = new ConsentRequests();
+  /** Carried by the developer portal's forms, so only pages this sandbox served can generate a secret. */
+  readonly #portalToken = opaque(24);
   lastSeed: SeedSummary;
 
   private constructor(
@@ -84,6 +87,8 @@ export class Sandbox implements SandboxContext, ControlHost {
     ['GET', /^\/connect\/authorize\/consent$/, null, (req) => consentForm(this, req)],
     ['POST', /^\/connect\/authorize\/consent$/, null, (req) => submitConsent(this, req)],
     ['GET', /^\/connectionLimit$/, null, (req) => connectionLimit(this, req)],
+    ['GET', new RegExp(`^${SANDBOX_PORTAL_PATH}/?$`), null, (req) => portalPage(this, req, this.#portalToken)],
+    ['POST', new RegExp(`^${SANDBOX_PORTAL_PATH}/apps/([^/]+)/secret$`), null, (req, [clientId]) => rotateFromPortal(this, req, clientId!, this.#portalToken)],
     ['POST', /^\/connect\/token$/, 'token', (req) => tokenEndpoint(this, req)],
     ['POST', /^\/connect\/revocation$/, null, (req) => revocation(this, req)],
     ['GET', /^\/connect\/userinfo$/, null, (req) => userinfo(this, req)],

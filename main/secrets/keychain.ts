@@ -12,7 +12,11 @@ export interface Keychain {
   delete(service: string, account: string): Promise<boolean>;
 }
 
-export type KeychainFailure = 'locked' | 'unavailable' | 'too-large' | 'failed';
+/**
+ * `not-answering`: the call was given up after its deadline (the Secret Service daemon died or hung mid-call,
+ * or an unlock prompt stayed unanswered). Nothing is known to have changed; it is retried like `locked`.
+ */
+export type KeychainFailure = 'locked' | 'unavailable' | 'not-answering' | 'too-large' | 'failed';
 
 export class KeychainError extends Error {
   constructor(
@@ -25,4 +29,8 @@ export class KeychainError extends Error {
 }
 
 /** The keychain's state as the product shows it: never a silent "no token". */
-export type KeychainState = 'available' | 'locked' | 'unavailable';
+export type KeychainState = 'available' | 'locked' | 'unavailable' | 'not-answering';
+
+/** The failures that say something about the keychain as a whole (rather than about one entry or value). */
+export const isKeychainDown = (kind: KeychainFailure): kind is Exclude<KeychainState, 'available'> =>
+  kind === 'locked' || kind === 'unavailable' || kind === 'not-answering';

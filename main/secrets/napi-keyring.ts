@@ -108,6 +108,8 @@ function describe(kind: KeychainFailure): string {
       return 'the keychain is locked';
     case 'unavailable':
       return 'the keychain is not available';
+    case 'not-answering':
+      return 'the keychain is not answering';
     case 'too-large':
       return 'the value is too large for the keychain';
     case 'failed':

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { isoNow, type Clock } from '../core/clock.js';
-import { KeychainError, type Keychain, type KeychainState } from './keychain.js';
+import { registerSecret } from '../core/redact.js';
+import { KeychainError, isKeychainDown, type Keychain, type KeychainState } from './keychain.js';
 
 /**
  * Relink's secrets in the OS keychain: one refresh token set per grant and one client secret per web app.
@@ -63,9 +64,24 @@ export class CorruptSecretError extends KeychainError {
 
 const UNLOCK_HINT = 'Unlock your keychain (GNOME Keyring / macOS Keychain / Windows Credential Manager) and try again';
 
+/**
+ * A keychain found locked, missing or not answering is asked again (a fresh probe) on the next call made this
+ * long after the last probe, so Relink notices an unlock by itself instead of failing fast for ever.
+ */
+export const REPROBE_AFTER_MS = 10_000;
+/**
+ * `ensureWritable()` trusts a keychain call that succeeded this recently; otherwise it proves the keychain
+ * can be written (a probe) before the caller sends a refresh whose rotated token it must save.
+ */
+export const WRITABLE_FRESH_MS = 5_000;
+
 export class SecretVault {
   #state: KeychainState | 'unknown' = 'unknown';
   #probing: Promise<KeychainState> | null = null;
+  /** Clock time of the last probe, and of the last keychain call that succeeded. */
+  #probedAt = Number.NEGATIVE_INFINITY;
+  #okAt = Number.NEGATIVE_INFINITY;
+  readonly #listeners = new Set<(state: KeychainState) => void>();
   /** Per-account queue, so a write and its read-back are never interleaved with another write of the entry. */
   readonly #queues = new Map<string, Promise<unknown>>();
 
@@ -80,6 +96,31 @@ export class SecretVault {
   /** `unknown` until the first probe (operations probe on first use). */
   get state(): KeychainState | 'unknown' {
     return this.#state;
+  }
+
+  /** Called whenever the keychain's state changes (locked, unlocked again, stopped answering…). */
+  onStateChange(listener: (state: KeychainState) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Resolves when the keychain can be written now; throws KeychainError (`locked`, `unavailable`,
+   * `not-answering`) when it cannot. The refresher calls it under the grant's lock before it sends a refresh:
+   * Xero rotates the token the moment it answers, and a rotated token that cannot be saved is one a crash
+   * would lose. A call that succeeded in the last few seconds is proof enough; otherwise this probes.
+   */
+  async ensureWritable(): Promise<void> {
+    if (this.#state === 'available' && this.clock.now() - this.#okAt < WRITABLE_FRESH_MS) return;
+    await this.probe();
+    this.#throwIfNotAvailable();
+  }
+
+  #setState(state: KeychainState): void {
+    const before = this.#state;
+    this.#state = state;
+    if (state === 'available') this.#okAt = this.clock.now();
+    if (before !== state) for (const listener of this.#listeners) listener(state);
   }
 
   /**
@@ -105,11 +146,12 @@ export class SecretVault {
       const deleted = await this.keychain.delete(this.serviceName, account);
       state = back === value && deleted ? 'available' : 'unavailable';
     } catch (error) {
-      state = error instanceof KeychainError && error.kind === 'locked' ? 'locked' : 'unavailable';
+      state = error instanceof KeychainError && isKeychainDown(error.kind) ? error.kind : 'unavailable';
       // Best effort: do not leave a canary behind if the write got through before the failure.
-      await this.keychain.delete(this.serviceName, account).catch(() => false);
+      if (state !== 'not-answering') await this.keychain.delete(this.serviceName, account).catch(() => false);
     }
-    this.#state = state;
+    this.#probedAt = this.clock.now();
+    this.#setState(state);
     return state;
   }
 
@@ -120,6 +162,7 @@ export class SecretVault {
     const raw = await this.#run(account, () => this.keychain.get(this.serviceName, account));
     if (raw === null) return null;
     const entry = parseGrantEntry(account, raw);
+    registerGrantSecrets(grantId, entry);
     return { refreshToken: entry.rt, previous: entry.prev, previousSavedAt: entry.prevSavedAt };
   }
 
@@ -151,6 +194,7 @@ export class SecretVault {
     const account = grantAccount(grantId);
     requireToken(entry.rt, 'refresh token');
     if (entry.prev !== null) requireToken(entry.prev, 'previous refresh token');
+    registerGrantSecrets(grantId, entry);
     await this.#writeVerified(account, JSON.stringify(entry), 'refresh token entry');
   }
 
@@ -158,12 +202,15 @@ export class SecretVault {
 
   async saveClientSecret(appId: string, secret: string): Promise<void> {
     requireToken(secret, 'client secret');
+    registerSecret(secret, `app:${appId}:secret`);
     await this.#writeVerified(appAccount(appId), secret, 'client secret');
   }
 
   async readClientSecret(appId: string): Promise<string | null> {
     const account = appAccount(appId);
-    return this.#run(account, () => this.keychain.get(this.serviceName, account));
+    const secret = await this.#run(account, () => this.keychain.get(this.serviceName, account));
+    if (secret !== null) registerSecret(secret, `app:${appId}:secret`);
+    return secret;
   }
 
   async deleteClientSecret(appId: string): Promise<boolean> {
@@ -197,7 +244,9 @@ export class SecretVault {
 
   /** Every operation: make sure the keychain is known to work, serialise per account, translate failures. */
   async #run<T>(account: string, op: () => Promise<T>): Promise<T> {
-    if (this.#state === 'unknown') await this.probe();
+    if (this.#state === 'unknown' || (this.#state !== 'available' && this.clock.now() - this.#probedAt >= REPROBE_AFTER_MS)) {
+      await this.probe();
+    }
     this.#throwIfNotAvailable();
     const previous = this.#queues.get(account) ?? Promise.resolve();
     const result = previous.then(op, op);
@@ -207,7 +256,9 @@ export class SecretVault {
     );
     this.#queues.set(account, settled);
     try {
-      return await result;
+      const value = await result;
+      this.#okAt = this.clock.now();
+      return value;
     } catch (error) {
       throw this.#translate(error, account);
     } finally {
@@ -218,6 +269,9 @@ export class SecretVault {
   #throwIfNotAvailable(): void {
     if (this.#state === 'locked') {
       throw new KeychainError('locked', `The keychain is locked. ${UNLOCK_HINT}.`);
+    }
+    if (this.#state === 'not-answering') {
+      throw new KeychainError('not-answering', 'The keychain is not answering. Relink will keep trying; nothing was changed.');
     }
     if (this.#state === 'unavailable') {
       throw new KeychainError(
@@ -231,9 +285,11 @@ export class SecretVault {
   /** A keychain that locks while Relink runs changes the state, so the UI shows it and later calls fail fast. */
   #translate(error: unknown, account: string): Error {
     if (error instanceof KeychainError) {
-      if (error.kind === 'locked' || error.kind === 'unavailable') {
-        this.#state = error.kind;
-        return new KeychainError(error.kind, `${error.message} ${UNLOCK_HINT}.`);
+      if (isKeychainDown(error.kind)) {
+        // The next call re-probes after REPROBE_AFTER_MS, counted from now.
+        this.#probedAt = this.clock.now();
+        this.#setState(error.kind);
+        return error.kind === 'not-answering' ? error : new KeychainError(error.kind, `${error.message} ${UNLOCK_HINT}.`);
       }
       return error;
     }
@@ -250,6 +306,12 @@ function requireId(id: string, what: string): string {
     throw new TypeError(`Invalid ${what} for a keychain entry`);
   }
   return id;
+}
+
+/** Whatever holds a grant's tokens makes them known to the redactor, so no log line or message can show them. */
+function registerGrantSecrets(grantId: string, entry: GrantEntry): void {
+  if (entry.prev !== null) registerSecret(entry.prev, `grant:${grantId}:rt`);
+  registerSecret(entry.rt, `grant:${grantId}:rt`);
 }
 
 function requireToken(value: string, what: string): void {

@@ -1,5 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import {
   addAppInputSchema,
   connectReportSchema,
@@ -8,12 +10,13 @@ import {
   type ConnectReport,
   type StatusSnapshot,
 } from '../../shared/api.js';
-import { REFRESH_TOKEN_LIFETIME_DAYS, settingsSchema, type ActivityEntry, type App, type Grant, type Incident, type Settings } from '../../shared/domain.js';
+import { BROKEN_HEALTH, REFRESH_TOKEN_LIFETIME_DAYS, settingsSchema, type ActivityEntry, type App, type Grant, type Incident, type Settings } from '../../shared/domain.js';
 import { isoNow, type Clock } from '../core/clock.js';
 import { assessHealth, type HealthReport } from '../health/assess.js';
 import { reconcileIncidents, type IncidentEvent } from '../health/incidents.js';
-import { runAuthorization } from '../oauth/authorize-flow.js';
-import { createProviderClient, DiscoveryCache, type ProviderClient } from '../oauth/provider-client.js';
+import { registerSecret } from '../core/redact.js';
+import { describeAuthorizationProblem, isAuthorizationProblem, runAuthorization } from '../oauth/authorize-flow.js';
+import { createProviderClient, DiscoveryCache, DiscoveryError, type ProviderClient } from '../oauth/provider-client.js';
 import { XeroConnectionsApi } from '../providers/xero/connections-api.js';
 import { XERO_API_BASE, XERO_ISSUER } from '../providers/xero/endpoints.js';
 import { classifyTokenOutcome } from '../providers/xero/errors.js';
@@ -36,6 +39,7 @@ import type { StaffMember } from '../../shared/domain.js';
 import type {
   AuditReport,
   OffboardingMoveResult,
+  PasswordChangePreview,
   PlanStepResult,
   ReconnectPlan,
   ReconnectRunView,
@@ -45,7 +49,7 @@ import type {
   TrackedView,
 } from '../../shared/workflows.js';
 import type { CsvOptions } from '../workflows/csv.js';
-import { FirmWorkflows, type WorkflowConnectOptions } from '../workflows/workflow-service.js';
+import { FirmWorkflows, type ActivityExportRange, type WorkflowConnectOptions } from '../workflows/workflow-service.js';
 
 /**
  * Relink's service: one object that owns the state and implements what the hosts (CLI, Electron, browser
@@ -61,6 +65,11 @@ export interface ServiceOptions {
   fetch?: typeof fetch;
   actor: 'cli' | 'advisor';
   /**
+   * The computer's user name, recorded with what an advisor does (default: the operating system's, from
+   * `os.userInfo()`). Next to it goes the name set in Settings, if any.
+   */
+  osUser?: string;
+  /**
    * How many grants are refreshed at once (default 16). A pass is bound by the keychain, not by Xero: token
    * refreshes are not counted against the per-organisation API limits, and more refreshes in flight keep
    * the keychain busy while others wait on the network.
@@ -68,6 +77,8 @@ export interface ServiceOptions {
   concurrency?: number;
   /** Per-request deadline of calls to Xero (token endpoint, `/connections`, the API), default 30 s. */
   timeoutMs?: number;
+  /** How often a keychain that is locked, missing or not answering is asked again (default KEYCHAIN_REPROBE_MS). */
+  keychainReprobeMs?: number;
 }
 
 /** A failure a host should show as it is (with its own exit code or banner). */
@@ -91,12 +102,31 @@ export interface ConnectOptions {
   expectTenantIds?: string[];
   /** Told when the approval has arrived and Relink is reading what Xero connected. */
   onVerifying?: () => void;
+  /**
+   * Told, before the browser opens, which organisations the advisor must tick on Xero's page: those this
+   * consent should bring back (the expected person's organisations for this app, and `expectTenantIds`)
+   * that are not working now. The window names them, since Xero's page lists every organisation the person
+   * can reach. Workflows pass their opener's fields through, so this reaches plan steps and moves too.
+   */
+  onScope?: (scope: { tenantIds: string[] }) => void;
+}
+
+/** Xero's client ids: 32 hexadecimal characters (xero-protocol.md §4.3: "client_id is 32 uppercase hex"). */
+const XERO_CLIENT_ID = /^[0-9A-F]{32}$/i;
+
+/** What adding an app checked, in the advisor's words, and what only the first sign-in can show. */
+export interface AppChecks {
+  verified: string[];
+  atFirstSignIn: string[];
 }
 
 const DEFAULT_SCOPES = ['openid', 'profile', 'email', 'offline_access', 'accounting.settings.read'];
 const DEFAULT_PORTS = [5001, 5002, 5003];
 const DAY = 86_400_000;
 const DEFAULT_CONCURRENCY = 16;
+
+/** How often a keychain that is locked, missing or not answering is asked again. */
+export const KEYCHAIN_REPROBE_MS = 15_000;
 
 export class RelinkService {
   readonly #accessTokens: AccessTokenCache;
@@ -110,6 +140,9 @@ export class RelinkService {
   #report: HealthReport | null = null;
   #skewMs: number | null = null;
   #assessTimer: NodeJS.Timeout | null = null;
+  #reprobeTimer: NodeJS.Timeout | null = null;
+  #unwatchKeychain: (() => void) | null = null;
+  readonly #keychainListeners = new Set<(state: KeychainState) => void>();
   #running = false;
   readonly #grantLock: GrantLock;
   readonly #refresher: Refresher;
@@ -122,7 +155,6 @@ export class RelinkService {
     readonly vault: SecretVault,
     readonly journal: RefreshJournal,
     readonly activity: ActivityLog,
-    readonly keychainState: KeychainState,
     readonly recovery: RecoveryEvent | null,
   ) {
     const { clock } = opts;
@@ -154,28 +186,32 @@ export class RelinkService {
       scheduler: this.#scheduler,
       store: this.#engineStore,
       accessTokens: this.#accessTokens,
-      refresh: async (grantId) => {
-        const before = this.store.peek().grants[grantId]?.state;
-        const pending = refresher.refresh(grantId);
-        this.#refreshing.add(pending);
-        const result = await pending.finally(() => this.#refreshing.delete(pending));
-        if (result.kind === 'revoked' || result.kind === 'app-rejected') {
-          const g = this.store.peek().grants[grantId];
-          if (before === 'active' && g) {
-            await this.#log('engine', result.kind === 'revoked' ? 'grant-refused' : 'app-credentials-rejected', {
-              appId: g.appId,
-              grantId,
-              staffId: g.staffId,
-              detail: result.failure.detail,
-            });
-          }
-        }
-        return result;
-      },
+      refresh: (grantId) => this.#refreshGrant(grantId),
       connectionsFor: (app) => this.#connectionsFor(app),
+      // Damaged markers too: a marker cut short by a crash is a refresh that may have been in flight.
       interruptedGrants: () => journal.interrupted(),
       onChange: () => this.#scheduleAssess(),
     });
+  }
+
+  /** One refresh through the single-flight refresher, logged when Xero refuses it (the engine's and a disconnect's). */
+  async #refreshGrant(grantId: string): Promise<RefreshResult> {
+    const before = this.store.peek().grants[grantId]?.state;
+    const pending = this.#refresher.refresh(grantId);
+    this.#refreshing.add(pending);
+    const result = await pending.finally(() => this.#refreshing.delete(pending));
+    if (result.kind === 'revoked' || result.kind === 'app-rejected') {
+      const g = this.store.peek().grants[grantId];
+      if (before === 'active' && g) {
+        await this.#log('engine', result.kind === 'revoked' ? 'grant-refused' : 'app-credentials-rejected', {
+          appId: g.appId,
+          grantId,
+          staffId: g.staffId,
+          detail: result.failure.detail,
+        });
+      }
+    }
+    return result;
   }
 
   /** Opens the profile in `dataDir`: the metadata file, the keychain (probed), the journal, the activity log. */
@@ -186,11 +222,12 @@ export class RelinkService {
     const store = new MetadataStore(opts.backend, opts.clock, createFileLock(), { coalesceMs: 2000 });
     const opened = await store.open();
     const vault = new SecretVault(opts.keychain, opts.keychainService, opts.clock);
-    const keychainState = await vault.probe();
+    await vault.probe();
     const journal = new RefreshJournal(opts.dataDir, opts.clock);
     await journal.init();
     const activity = new ActivityLog(opts.dataDir, opts.clock);
-    const service = new RelinkService(opts, store, vault, journal, activity, keychainState, opened.recovery);
+    const service = new RelinkService(opts, store, vault, journal, activity, opened.recovery);
+    service.#watchKeychain();
     if (opened.recovery) {
       await service.#log('engine', 'metadata-recovered', { detail: opened.recovery.message });
     }
@@ -201,6 +238,16 @@ export class RelinkService {
   // ── apps ───────────────────────────────────────────────────────────────────────────────────────────
 
   async addApp(input: AddAppInput, clientSecret: string | null): Promise<App> {
+    return (await this.addAppChecked(input, clientSecret)).app;
+  }
+
+  /**
+   * Adds an app after checking what can be checked before anyone signs in, and says which is which (see
+   * #checkApp). Nothing is saved when a check fails.
+   */
+  async addAppChecked(input: AddAppInput, clientSecret: string | null): Promise<{ app: App; checks: AppChecks }> {
+    // Known to the redactor before it is sent to Xero for the check, which is before the vault stores it.
+    if (clientSecret) registerSecret(clientSecret);
     const parsed = addAppInputSchema.safeParse(input);
     if (!parsed.success) {
       throw new ServiceError('usage', parsed.error.issues.map((i) => i.message).join(' '));
@@ -212,6 +259,14 @@ export class RelinkService {
     if (a.authType === 'pkce' && clientSecret) {
       throw new ServiceError('usage', 'A PKCE app has no client secret; leave it out, or add the app as a web app.');
     }
+    if (!XERO_CLIENT_ID.test(a.clientId)) {
+      throw new ServiceError(
+        'usage',
+        `"${a.clientId.length > 40 ? `${a.clientId.slice(0, 40)}…` : a.clientId}" is not a Xero client id: Xero's client ids are 32 letters and digits (0–9 and A–F), like 1344E98C0A6B4E2F9E0D7C2B1A3F4E5D. Copy it from Xero's developer portal: My Apps → your app → Configuration → Client id.`,
+      );
+    }
+    // The secret goes to the keychain only: say so before asking Xero anything.
+    if (clientSecret) this.#requireKeychainAvailable();
     const doc = this.store.peek();
     if (Object.values(doc.apps).some((x) => x.clientId === a.clientId)) {
       throw new ServiceError('usage', `An app with client id ${a.clientId} is already set up.`);
@@ -231,12 +286,100 @@ export class RelinkService {
       createdBy: a.createdBy ?? null,
       createdAt: isoNow(this.opts.clock),
     };
+    const checks = await this.#checkApp(app, clientSecret);
     if (clientSecret) await this.#requireKeychain(() => this.vault.saveClientSecret(app.id, clientSecret));
     await this.store.update((d) => {
       d.apps[app.id] = app;
     }, { durable: true });
     await this.#log(this.opts.actor, 'app-added', { appId: app.id, detail: `${app.name} (${app.authType})` });
-    return app;
+    return { app, checks };
+  }
+
+  /**
+   * What can be verified about a new app before anyone signs in, and what cannot:
+   *
+   * - verified: the client id has Xero's shape (32 hex characters; checked by the caller); the issuer's
+   *   discovery document is reachable and valid (openid-client checks it names the same issuer); and Xero's
+   *   token endpoint accepts the client. For that Relink sends one refresh with a made-up refresh token, which
+   *   cannot succeed and touches no real sign-in. Xero's identity server authenticates the client before it
+   *   looks at the token (IdentityServer's order), so a wrong client id or secret answers `invalid_client`
+   *   and a right one `invalid_grant`. A web app's secret is checked this way; a PKCE app's client id too
+   *   (unknown id: `invalid_client`; a web app's id sent without its secret: `invalid_client` as well).
+   * - not verifiable until the first sign-in: the redirect URIs (Xero checks them against the app's list only
+   *   on its authorize page), the scopes the app may ask for, and whoever signs in having access to anything.
+   *   Whether the app allows multi-organisation consent and its connection cap Xero never tells Relink: they
+   *   stay as entered.
+   *
+   * Unreachable (offline, DNS, refused, timeout) refuses the add with "Relink can't reach Xero", never a bare
+   * ENOTFOUND; an answer that is neither of the two codes is reported as not confirmed rather than guessed.
+   */
+  async #checkApp(app: App, clientSecret: string | null): Promise<AppChecks> {
+    const host = new URL(app.issuer).host;
+    const where = app.issuer === XERO_ISSUER ? `Xero (${host})` : `Xero's sign-in server at ${host}`;
+    const unreachable = (code: string | null) =>
+      new ServiceError(
+        'unreachable',
+        `Relink can't reach ${where}, so it could not check ${app.name}. Nothing was saved: check this computer's internet connection (and any proxy or VPN), then add the app again.${code ? ` (${code})` : ''}`,
+      );
+    let client: ProviderClient;
+    try {
+      client = createProviderClient({
+        issuer: app.issuer,
+        clientId: app.clientId,
+        clientSecret,
+        ...(this.opts.fetch ? { fetch: this.opts.fetch } : {}),
+        ...(this.opts.timeoutMs ? { timeoutMs: this.opts.timeoutMs } : {}),
+        clock: this.opts.clock,
+        allowInsecureLoopback: isLoopback(app.issuer),
+        discoveryCache: this.#discovery,
+      });
+    } catch (err) {
+      throw new ServiceError('usage', `Relink cannot sign in at ${app.issuer}: ${(err as Error).message} Leave the sign-in server empty for Xero.`);
+    }
+    try {
+      await client.prepare();
+    } catch (err) {
+      if (err instanceof DiscoveryError && err.stage !== 'answered') throw unreachable(err.networkError);
+      const detail = err instanceof DiscoveryError && err.response ? `HTTP ${err.response.status}` : (err as Error).message.replace(/^Could not read the sign-in settings of [^:]+: /, '');
+      throw new ServiceError(
+        'rejected',
+        `${host} answered, but not with valid Xero sign-in settings, so Relink cannot sign in there. Nothing was saved: check the sign-in server's address (leave it empty for Xero). (${detail})`,
+      );
+    }
+    const verified = [
+      "The client id has Xero's form (32 letters and digits).",
+      `Xero's sign-in server${app.issuer === XERO_ISSUER ? '' : ` at ${host}`} answered with valid sign-in settings.`,
+    ];
+    const probe = await client.refresh(`relink-check-${randomBytes(24).toString('base64url')}`);
+    const failure = probe.ok ? null : classifyTokenOutcome(probe, this.opts.clock.now(), 'refresh');
+    let notConfirmed: string | null = null;
+    switch (failure?.kind) {
+      case 'invalid-grant':
+        verified.push(app.authType === 'web' ? 'Xero accepts the client id and secret.' : 'Xero knows the client id, as an app without a secret (PKCE).');
+        break;
+      case 'invalid-client':
+      case 'unauthorized-client':
+        throw new ServiceError(
+          'rejected',
+          app.authType === 'web'
+            ? `Xero does not accept this client id and secret (${failure.detail}). Nothing was saved: copy both again from Xero's developer portal (My Apps → your app → Configuration; a secret shown once can be generated again there).`
+            : `Xero does not accept this client id without a secret (${failure.detail}). Nothing was saved: copy the client id again from Xero's developer portal (My Apps → your app → Configuration), or, if the app has a client secret, add it as a web app.`,
+        );
+      case 'network':
+      case 'timeout':
+        throw unreachable(/\(([A-Z_]+)\)/.exec(failure.detail)?.[1] ?? failure.detail);
+      default:
+        notConfirmed = `Whether Xero accepts ${app.authType === 'web' ? 'the client id and secret' : 'the client id'}: Xero's answer to Relink's check did not say (${failure?.detail ?? 'an unexpected success'}).`;
+    }
+    const ports = app.redirectPorts.map((p) => `http://127.0.0.1:${p}/callback`).join(', ');
+    return {
+      verified,
+      atFirstSignIn: [
+        ...(notConfirmed ? [notConfirmed] : []),
+        `That the redirect URIs ${ports} are registered for the app exactly: Xero checks them only when someone signs in.`,
+        'That Xero lets the app ask for the permissions (scopes) it asks for.',
+      ],
+    };
   }
 
   apps(): App[] {
@@ -257,14 +400,36 @@ export class RelinkService {
   // ── connect / reconnect ────────────────────────────────────────────────────────────────────────────
 
   /**
+   * Refuses, before any browser opens, a sign-in Relink knows will fail: the keychain cannot keep its token, or
+   * Xero already rejects the app's credentials (a grant of the app was refused with invalid_client or
+   * unauthorized_client). Then the advisor would approve in Xero only to be told `invalid_client` at the very
+   * last step; the fix is the app's secret (or client id), not a new sign-in. Returns the app otherwise.
+   */
+  assertConnectable(appRef: string): App {
+    const app = this.findApp(appRef);
+    this.#requireKeychainAvailable();
+    const refused = Object.values(this.store.peek().grants).find((g) => g.appId === app.id && g.state === 'app-rejected');
+    if (refused) {
+      const code = refused.lastFailure?.detail ? ` (${refused.lastFailure.detail})` : '';
+      throw new ServiceError(
+        'rejected',
+        app.authType === 'web'
+          ? `Xero rejects ${app.name}'s credentials${code}, so a sign-in would fail at its last step. Update the app's secret first: Apps → ${app.name} → Enter the new client secret. Nothing was changed.`
+          : `Xero rejects ${app.name}'s client id${code}, so a sign-in would fail at its last step. Check the app in Xero's developer portal first and add it again with its current client id. Nothing was changed.`,
+      );
+    }
+    return app;
+  }
+
+  /**
    * One consent in the system browser, then: store the refresh token for (app, staff member), read
    * `/connections?authEventId=…` for what this consent ticked and `/connections` for everything reachable,
    * and report which organisations were connected, reconnected, or are still missing and why.
    */
   async connect(appRef: string, options: ConnectOptions): Promise<ConnectReport> {
-    const app = this.findApp(appRef);
-    this.#requireKeychainAvailable();
+    const app = this.assertConnectable(appRef);
     const client = await this.#clientFor(app);
+    options.onScope?.({ tenantIds: this.#toTick(app.id, options.expectStaffId ?? null, options.expectTenantIds ?? []) });
     const result = await runAuthorization({
       client,
       ports: app.redirectPorts,
@@ -276,6 +441,10 @@ export class RelinkService {
     if (result.kind !== 'connected') {
       if (result.kind === 'denied') throw new ServiceError('not-authorised', 'The approval was declined in Xero, so nothing changed.');
       if (result.kind === 'timeout') throw new ServiceError('not-authorised', 'No approval arrived before the time ran out; nothing changed. Run it again when ready.');
+      if (isAuthorizationProblem(result)) {
+        const problem = describeAuthorizationProblem(result, { app: app.name, provider: 'Xero' });
+        throw new ServiceError(problem.code, problem.message);
+      }
       if (result.kind !== 'failed') throw new ServiceError('not-authorised', 'Cancelled; nothing changed.');
       if (!result.outcome || result.outcome.ok) throw new ServiceError('unreachable', `Could not reach Xero's sign-in service: ${result.reason}`);
       const failure = classifyTokenOutcome(result.outcome, this.opts.clock.now(), 'code-exchange');
@@ -391,6 +560,17 @@ export class RelinkService {
     return connectReportSchema.parse(report);
   }
 
+  /** The organisations a consent for (app, staff member) must tick: expected, and not working now. */
+  #toTick(appId: string, staffId: string | null, extra: string[]): string[] {
+    const doc = this.store.peek();
+    const own = Object.values(doc.connections).filter((c) => c.appId === appId && staffId !== null && c.staffId === staffId);
+    const expected = new Set([...own.map((c) => c.tenantId), ...extra]);
+    const working = new Set(
+      own.filter((c) => !BROKEN_HEALTH.has(this.#report?.connections[c.id]?.health ?? 'unverified') && c.present).map((c) => c.tenantId),
+    );
+    return [...expected].filter((t) => !working.has(t));
+  }
+
   /**
    * A web app's new client secret, after someone generated one in Xero's developer portal (the old one stops
    * working at once). Connections refused with `invalid_client` are given another try and checked now.
@@ -466,6 +646,8 @@ export class RelinkService {
   async close(): Promise<void> {
     this.#running = false;
     this.#engine.stop();
+    this.#unwatchKeychain?.();
+    this.#stopReprobe();
     // A refresh already sent may have rotated the token at Xero: let it store the new one and clear its journal
     // marker, rather than leave the grant depending on a restart within Xero's 30-minute grace. Then give the
     // task it belongs to (the probe that follows) a moment to record its result, so it does not fail against a
@@ -509,7 +691,10 @@ export class RelinkService {
       now,
       newId: () => randomUUID(),
     });
-    if (JSON.stringify(incidents) !== JSON.stringify(doc.incidents)) {
+    // Compared as values, not as JSON text: the stored incidents come back in the schema's key order
+    // (fix: {text, action}) and fresh ones in the order health builds them, so the text always differed and
+    // every `relink status` rewrote relink.json with nothing changed — on a full disk, a failure for nothing.
+    if (!isDeepStrictEqual(incidents, doc.incidents)) {
       await this.store.update((d) => {
         d.incidents = structuredClone(incidents);
       });
@@ -653,7 +838,55 @@ export class RelinkService {
     return this.#skewMs;
   }
 
+  /** The keychain as the last call or probe found it: it can lock, unlock or stop answering at any time. */
+  get keychainState(): KeychainState {
+    const state = this.vault.state;
+    return state === 'unknown' ? 'unavailable' : state;
+  }
+
+  /** Called when the keychain's state changes (after the store has been re-assessed for it). */
+  onKeychainChange(listener: (state: KeychainState) => void): () => void {
+    this.#keychainListeners.add(listener);
+    return () => this.#keychainListeners.delete(listener);
+  }
+
   // ── internals ──────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Follows the keychain: while it is locked, missing or not answering it is probed every
+   * KEYCHAIN_REPROBE_MS, so an unlock is noticed without anyone pressing anything; when it comes back,
+   * rotated tokens held in memory are saved first, and grants that failed for it are tried again at once
+   * rather than at the end of their backoff.
+   */
+  #watchKeychain(): void {
+    this.#unwatchKeychain = this.vault.onStateChange((state) => void this.#keychainChanged(state));
+    if (this.vault.state !== 'available') this.#startReprobe();
+  }
+
+  async #keychainChanged(state: KeychainState): Promise<void> {
+    if (state === 'available') {
+      this.#stopReprobe();
+      await this.#refresher.saveHeld().catch((err: unknown) => void this.#log('engine', 'task-failed', { detail: `saving held tokens: ${(err as Error).message}` }));
+      for (const g of Object.values(this.store.peek().grants)) {
+        if (g.state === 'active' && g.consecutiveFailures > 0 && g.lastFailure?.kind === 'keychain') this.#engine.watch(g.id);
+      }
+    } else {
+      this.#startReprobe();
+    }
+    await this.assess().catch((err: unknown) => void this.#log('engine', 'assess-failed', { detail: (err as Error).message }));
+    for (const listener of this.#keychainListeners) listener(state);
+  }
+
+  #startReprobe(): void {
+    if (this.#reprobeTimer) return;
+    this.#reprobeTimer = setInterval(() => void this.vault.probe().catch(() => undefined), this.opts.keychainReprobeMs ?? KEYCHAIN_REPROBE_MS);
+    this.#reprobeTimer.unref();
+  }
+
+  #stopReprobe(): void {
+    if (this.#reprobeTimer) clearInterval(this.#reprobeTimer);
+    this.#reprobeTimer = null;
+  }
 
   #scheduleAssess(): void {
     if (this.#assessTimer) return;
@@ -686,7 +919,7 @@ export class RelinkService {
     return client;
   }
 
-  #connectionsFor(app: App): ConnectionsPort & Pick<XeroConnectionsApi, 'list'> {
+  #connectionsFor(app: App): ConnectionsPort & Pick<XeroConnectionsApi, 'list' | 'remove'> {
     return new XeroConnectionsApi(this.opts.fetch ?? fetch, app.apiBase, this.opts.clock, this.opts.timeoutMs ? { timeoutMs: this.opts.timeoutMs } : {});
   }
 
@@ -698,12 +931,18 @@ export class RelinkService {
   }
 
   #requireKeychainAvailable(): void {
-    if (this.keychainState !== 'available') {
-      throw new ServiceError(
-        'keychain',
-        `The keychain is ${this.keychainState}. Unlock it (GNOME Keyring, macOS Keychain or Windows Credential Manager) and try again; nothing was changed or deleted.`,
-      );
-    }
+    const state = this.keychainState;
+    if (state === 'available') return;
+    const what =
+      state === 'locked'
+        ? 'The keychain is locked.'
+        : state === 'not-answering'
+          ? 'The keychain is not answering (Relink asks it again every few seconds).'
+          : 'The keychain is not available (on Linux, GNOME Keyring or another Secret Service must be running in your desktop session).';
+    throw new ServiceError(
+      'keychain',
+      `${what} Unlock your keychain (GNOME Keyring, macOS Keychain or Windows Credential Manager) and try again; nothing was changed or deleted.`,
+    );
   }
 
   async #requireKeychain<T>(fn: () => Promise<T>): Promise<T> {
@@ -714,9 +953,19 @@ export class RelinkService {
     }
   }
 
+  /**
+   * Who is using Relink here, as records name them: the name set in Settings and the computer's user name,
+   * "Alex Reid (alex)", or the user name alone.
+   */
+  person(): string {
+    const user = this.opts.osUser ?? osUserName();
+    const name = this.store.peek().settings.advisorName?.trim();
+    return name && name !== user ? `${name} (${user})` : user;
+  }
+
   async #log(actor: 'engine' | 'advisor' | 'cli', action: string, fields: { appId?: string; grantId?: string; staffId?: string; tenantIds?: string[]; detail?: string }): Promise<void> {
     try {
-      await this.activity.append({ actor, action, ...fields });
+      await this.activity.append({ actor, ...(actor === 'engine' ? {} : { person: this.person() }), action, ...fields });
     } catch {
       // The activity log is a record, not a dependency: failing to append never stops the engine.
     }
@@ -735,6 +984,7 @@ export class RelinkService {
       activity: this.activity,
       clock: this.opts.clock,
       actor: this.opts.actor,
+      person: () => this.person(),
       status: () => this.status(),
       connect: (appId, options) => this.connect(appId, options),
       error: (code, message) => new ServiceError(code, message),
@@ -742,9 +992,19 @@ export class RelinkService {
     return this.#firmWorkflows;
   }
 
+  /** What declaring a password change would do, before it is recorded (the window shows it to confirm). */
+  previewPasswordChange(staffRef: string): PasswordChangePreview {
+    return this.#workflows.previewPasswordChange(staffRef);
+  }
+
   /** "Jane changed her Xero password": recorded and logged; returns the reconnect plan for her. */
   declarePasswordChanged(staffRef: string): Promise<ReconnectPlan> {
     return this.#workflows.declarePasswordChanged(staffRef);
+  }
+
+  /** Takes back a declared password change (logged); returns the plan as it is without it. */
+  withdrawPasswordChange(staffRef: string): Promise<ReconnectPlan> {
+    return this.#workflows.withdrawPasswordChange(staffRef);
   }
 
   /** The consents that bring back every broken connection (or one staff member's), and the tracked checklist. */
@@ -784,6 +1044,11 @@ export class RelinkService {
 
   cancelReconnectRun(runId: string): Promise<ReconnectRunView> {
     return this.#workflows.cancelReconnectRun(runId);
+  }
+
+  /** Undoes "Stop this plan". */
+  reopenReconnectRun(runId: string): Promise<ReconnectRunView> {
+    return this.#workflows.reopenReconnectRun(runId);
   }
 
   trackedConnections(): TrackedView[] {
@@ -838,8 +1103,75 @@ export class RelinkService {
     return this.#workflows.runOffboardingMove(staffRef, step, opener);
   }
 
-  markCreatedAppMoved(staffRef: string, appRef: string, opts: { how: 'transferred' | 'recreated'; note?: string }): Promise<AuditReport> {
-    return this.#workflows.markCreatedAppMoved(staffRef, appRef, opts);
+  /** Names the replacement for an app the leaver created (counted as moved once its organisations are reached through it). */
+  useReplacementApp(staffRef: string, appRef: string, replacementRef: string): Promise<AuditReport> {
+    return this.#workflows.useReplacementApp(staffRef, appRef, replacementRef);
+  }
+
+  /** The advisor's statement that Xero transferred the app: an override, shown as one. */
+  overrideCreatedApp(staffRef: string, appRef: string, opts: { newOwner: string; reason: string }): Promise<AuditReport> {
+    return this.#workflows.overrideCreatedApp(staffRef, appRef, opts);
+  }
+
+  withdrawAppResolution(staffRef: string, appRef: string): Promise<AuditReport> {
+    return this.#workflows.withdrawAppResolution(staffRef, appRef);
+  }
+
+  /**
+   * Disconnects one organisation from an app in Xero (`DELETE /connections/{id}`), e.g. a client connected by a
+   * box ticked by mistake. It cannot be undone — connecting it again takes a new approval in Xero — so hosts ask
+   * first. The connection is then forgotten (a deliberate disconnect is not a broken connection) and logged.
+   */
+  async disconnectConnection(connectionId: string): Promise<{ appId: string; tenantId: string; organisation: string; removed: boolean }> {
+    const doc = this.store.peek();
+    const c = doc.connections[connectionId];
+    if (!c) throw new ServiceError('not-found', 'That connection is not known to Relink (it may have been disconnected already).');
+    const app = doc.apps[c.appId] as App | undefined;
+    const g = doc.grants[c.grantId];
+    const organisation = doc.organisations[c.tenantId]?.name ?? c.tenantId;
+    if (!app || !g) throw new ServiceError('not-found', `Relink no longer holds the sign-in behind ${organisation}'s connection.`);
+    const who = doc.staff[g.staffId]?.name || doc.staff[g.staffId]?.email || g.staffId;
+    const inXero = `disconnect ${app.name} in Xero instead (${organisation} → Settings → Connected apps).`;
+    if (g.state !== 'active') throw new ServiceError('usage', `${who}'s sign-in for ${app.name} no longer works, so Relink cannot disconnect ${organisation}: ${inXero}`);
+    this.#requireKeychainAvailable();
+    const api = this.#connectionsFor(app);
+    const token = async (renew: boolean): Promise<string> => {
+      if (renew) this.#accessTokens.delete(g.id);
+      const cached = this.#accessTokens.get(g.id);
+      if (cached) return cached;
+      const r = await this.#refreshGrant(g.id);
+      const fresh = r.kind === 'refreshed' ? this.#accessTokens.get(g.id) : undefined;
+      if (!fresh) {
+        throw new ServiceError(
+          r.kind === 'transient' ? 'unreachable' : 'rejected',
+          r.kind === 'transient'
+            ? `Could not reach Xero to disconnect ${organisation} (${r.failure.detail}); nothing was changed. Try again.`
+            : `Xero no longer accepts ${who}'s sign-in for ${app.name}, so Relink cannot disconnect ${organisation}: ${inXero}`,
+        );
+      }
+      return fresh;
+    };
+    let res = await api.remove(await token(false), connectionId);
+    if (!res.ok && (res.failure.kind === 'token-expired' || res.failure.kind === 'authentication-unsuccessful')) res = await api.remove(await token(true), connectionId);
+    if (!res.ok) {
+      const unreachable = ['network', 'timeout', 'server-error', 'rate-limited'].includes(res.failure.kind);
+      throw new ServiceError(
+        unreachable ? 'unreachable' : 'rejected',
+        `Xero did not disconnect ${organisation} from ${app.name}; nothing was changed. ${unreachable ? 'Try again in a moment.' : `Try again, or ${inXero}`} (${res.failure.detail})`,
+      );
+    }
+    await this.store.update((d) => {
+      delete d.connections[connectionId];
+    }, { durable: true });
+    await this.#log(this.opts.actor, 'connection-disconnected', {
+      appId: app.id,
+      grantId: g.id,
+      staffId: g.staffId,
+      tenantIds: [c.tenantId],
+      detail: `${organisation} disconnected from ${app.name} in Xero${res.removed ? '' : ' (Xero no longer had it)'}.`,
+    });
+    await this.assess();
+    return { appId: app.id, tenantId: c.tenantId, organisation, removed: res.removed };
   }
 
   auditCsv(staffRef: string, opts: CsvOptions = {}): string {
@@ -852,8 +1184,23 @@ export class RelinkService {
   }
 
   /** The activity log as CSV: dates are whole UTC days, both inclusive; full timestamps: from inclusive, to exclusive. */
-  exportActivityCsv(range: { from: string; to: string }, opts: CsvOptions = {}): Promise<string> {
+  exportActivityCsv(range: ActivityExportRange, opts: CsvOptions = {}): Promise<string> {
     return this.#workflows.exportActivityCsv(range, opts);
+  }
+
+  /** The export with its entry count and first and last times (the window names the file by them). */
+  exportActivity(range: ActivityExportRange, opts: CsvOptions = {}): ReturnType<FirmWorkflows['exportActivity']> {
+    return this.#workflows.exportActivity(range, opts);
+  }
+}
+
+/** The operating system's name for the user running Relink (a fixed word when the system cannot say). */
+function osUserName(): string {
+  try {
+    return os.userInfo().username || 'unknown user';
+  } catch {
+    // No passwd entry for the uid (some containers): Relink still records that someone here did it.
+    return 'unknown user';
   }
 }
 

@@ -51,7 +51,8 @@ export class ActivityLog {
     }
     const line = `${JSON.stringify(parsed.data)}\n`;
     const write = this.#tail.then(async () => {
-      await fs.promises.mkdir(path.dirname(this.path), { recursive: true });
+      // Normally there already (the metadata backend makes it); if not, as private as the rest (0700).
+      await fs.promises.mkdir(path.dirname(this.path), { recursive: true, mode: 0o700 });
       await fs.promises.appendFile(this.path, line, { encoding: 'utf8', mode: 0o600 });
       return parsed.data;
     });

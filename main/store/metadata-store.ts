@@ -1,5 +1,6 @@
+// Over 500 lines on purpose: one class whose loading, recovery and coalesced writing share private state.
 import { isoNow, type Clock, type TimerHandle } from '../core/clock.js';
-import { CorruptFile, type DocumentBackend } from './document-file.js';
+import { CorruptFile, isDiskFull, type DocumentBackend } from './document-file.js';
 import type { FileLock } from './file-lock.js';
 import {
   InvalidMetadataError,
@@ -41,6 +42,12 @@ import {
  * Damage is never silently reset: an unreadable or invalid file is moved aside (`relink.corrupt.<time>.json`)
  * and the last good copy (`relink.last-good.json`) restored, and `onRecovery` listeners are told. A file from
  * a newer schema is refused and left untouched.
+ *
+ * THE LAST GOOD COPY is written only by a process that has just written relink.json, and only with the
+ * document that write put there (the backend verifies every write before its rename, so that document is
+ * known to be on disk): after a durable change, at most every `lastGoodIntervalMs` otherwise, and once more
+ * when the store is closed if it is behind. Opening never writes it: a read-only command (`relink status`)
+ * must not write anything, least of all on a full disk, where a failed copy could only make things worse.
  *
  * The Clock's timers are unref'd (an idle engine must not keep a CLI alive), so while changes are queued the
  * store also holds one do-nothing ref'd interval: a process never exits with unwritten changes, or with a
@@ -130,6 +137,9 @@ export class MetadataStore {
   #writing: Promise<void> | null = null;
   #lastWriteStartedAt = Number.NEGATIVE_INFINITY;
   #lastGoodAt = Number.NEGATIVE_INFINITY;
+  /** Revision of the last document this process wrote to disk, and of the last one it copied to last-good. */
+  #writtenRevision: number | null = null;
+  #lastGoodRevision: number | null = null;
   #failures = 0;
   #lastFullValidation = Number.NEGATIVE_INFINITY;
   #closed = false;
@@ -245,10 +255,15 @@ export class MetadataStore {
     }
   }
 
-  /** Flush and stop. Rejects (after stopping) if the queued changes could not be written. */
+  /**
+   * Flush and stop. Rejects (after stopping) if the queued changes could not be written. A process that wrote
+   * since it last refreshed the last good copy refreshes it now from the document it wrote, so the copy is
+   * not left behind by the ordinary (non-durable) changes of a short-lived CLI.
+   */
   async close(): Promise<void> {
     try {
       await this.flush();
+      if (this.#doc && this.#writtenRevision !== null && this.#writtenRevision !== this.#lastGoodRevision) await this.#catchUpLastGood();
     } finally {
       this.#closed = true;
       this.#cancelTimer();
@@ -261,6 +276,8 @@ export class MetadataStore {
   #load(): OpenResult {
     const raw = this.backend.read();
     if (raw === undefined) {
+      const restored = this.#restoreMissing();
+      if (restored) return { source: 'recovered', fromVersion: null, recovery: restored };
       this.#install(emptyMetadata(), null);
       return { source: 'new', fromVersion: null, recovery: null };
     }
@@ -271,7 +288,6 @@ export class MetadataStore {
       try {
         const { doc, fromVersion } = parseMetadata(raw, this.backend.path, { consume: true });
         this.#install(doc, this.backend.fingerprint());
-        this.#refreshLastGood(doc);
         return { source: 'file', fromVersion, recovery: null };
       } catch (error) {
         if (!(error instanceof InvalidMetadataError)) throw error; // NewerSchemaError: leave everything alone
@@ -290,8 +306,7 @@ export class MetadataStore {
     if (lastGood !== undefined && !(lastGood instanceof CorruptFile)) {
       try {
         const { doc } = parseMetadata(lastGood, this.backend.lastGood.path, { consume: true });
-        this.backend.write(doc);
-        this.#install(doc, this.backend.fingerprint());
+        this.#installRecovered(doc);
         return this.#emitRecovery({
           kind: 'restored-last-good',
           quarantinedPath,
@@ -310,9 +325,7 @@ export class MetadataStore {
     }
     const lastGoodQuarantinedPath =
       lastGood === undefined ? undefined : (this.backend.lastGood.moveAside(`relink.last-good.corrupt-${stamp}.json`) ?? undefined);
-    const doc = emptyMetadata();
-    this.backend.write(doc);
-    this.#install(doc, this.backend.fingerprint());
+    this.#installRecovered(emptyMetadata());
     return this.#emitRecovery({
       kind: 'started-empty',
       quarantinedPath,
@@ -324,6 +337,51 @@ export class MetadataStore {
         `apps or grants. The damaged file was kept at ${quarantinedPath}; contact support before reconnecting. ` +
         `Refresh tokens in the keychain were not touched.`,
     });
+  }
+
+  /**
+   * relink.json is missing but its last good copy is not: a recovery that moved a damaged file aside and then
+   * could not write the restored one (a full disk), or a file deleted by hand. Starting empty would hide every
+   * app, grant and organisation (and orphan their keychain entries), so the copy is used — in memory only: the
+   * next change writes the file, and a read-only command still writes nothing.
+   */
+  #restoreMissing(): RecoveryEvent | null {
+    const lastGood = this.backend.lastGood.read();
+    if (lastGood === undefined || lastGood instanceof CorruptFile) return null;
+    let doc: MetadataDocument;
+    try {
+      doc = parseMetadata(lastGood, this.backend.lastGood.path, { consume: true }).doc;
+    } catch (error) {
+      if (error instanceof InvalidMetadataError) return null;
+      throw error; // NewerSchemaError: a newer Relink's copy; refuse, as for the file itself
+    }
+    this.#install(doc, null);
+    return this.#emitRecovery({
+      kind: 'restored-last-good',
+      quarantinedPath: this.backend.path,
+      reason: 'the data file is missing',
+      severity: 'warning',
+      message:
+        `Relink's data file (${this.backend.path}) was missing, so Relink is using its last good copy; changes made ` +
+        `since that copy was saved may need to be checked again. The file is written again with the next change.`,
+    });
+  }
+
+  /**
+   * The document a recovery settled on goes to disk at once. On a full disk it stays in memory and is written
+   * with the next change: the damaged file is already aside, and after a restart #restoreMissing finds the
+   * last good copy again, so failing the whole start would only hide the apps and grants from the advisor.
+   */
+  #installRecovered(doc: MetadataDocument): void {
+    try {
+      this.backend.write(doc);
+    } catch (error) {
+      if (!isDiskFull(error)) throw error;
+      this.#install(doc, null);
+      this.#emitError(asError(error, 'Could not write the recovered metadata'));
+      return;
+    }
+    this.#install(doc, this.backend.fingerprint());
   }
 
   #install(doc: MetadataDocument, fingerprint: string | null): void {
@@ -355,10 +413,29 @@ export class MetadataStore {
     }
   }
 
+  /**
+   * Under the lock, and only while relink.json is still the file this process last wrote (same fingerprint):
+   * then the document in memory is exactly what is on disk, and no newer copy from another process is
+   * replaced by an older one.
+   */
+  async #catchUpLastGood(): Promise<void> {
+    const release = await this.lock(this.backend.path);
+    try {
+      const doc = this.#requireOpen();
+      if (this.#pending.length === 0 && doc.revision === this.#writtenRevision && this.backend.fingerprint() === this.#fingerprint) {
+        this.#refreshLastGood(doc);
+      }
+    } finally {
+      await release().catch((e: unknown) => this.#emitError(asError(e, 'Could not release the metadata lock')));
+    }
+  }
+
+  /** `doc` must be the document this process has just written (and so verified) to relink.json. */
   #refreshLastGood(doc: MetadataDocument): void {
     try {
       this.backend.lastGood.write(doc);
       this.#lastGoodAt = this.clock.monotonic();
+      this.#lastGoodRevision = doc.revision;
     } catch (error) {
       this.#emitError(asError(error, 'Could not refresh the last good copy of the metadata'));
     }
@@ -416,8 +493,10 @@ export class MetadataStore {
       batch = this.#pending.splice(0);
       this.#syncWithDisk(batch);
       const written = this.#validated(batch);
+      // Throws, with the file untouched, unless every byte is on disk (document-file.ts writeVerified).
       this.backend.write(written);
       this.#baseRevision = written.revision;
+      this.#writtenRevision = written.revision;
       this.#fingerprint = this.backend.fingerprint();
       this.stats.writes++;
       this.#failures = 0;

@@ -1,4 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
+import { redactUserData } from '../core/redact.js';
 
 /**
  * CSV output for everything Relink exports (the tracked inventory, audits, the activity log). RFC 4180:
@@ -9,6 +10,9 @@ import { stringify } from 'csv-stringify/sync';
  * `=HYPERLINK("https://evil.example","Click")` imported from a client's inventory would become a live link or
  * worse on a partner's machine. Every such cell gets a leading apostrophe, which spreadsheets show as text.
  * The import undoes exactly that (`undefuseCell`), so an exported file imports back unchanged.
+ *
+ * Secrets: every cell loses registered tokens and secrets and token shapes (JWTs, Basic credentials), and
+ * nothing else — no heuristic that could hit a name, an id, a reconnect address or a note (core/redact.ts).
  */
 
 const FORMULA_START = /^[=+\-@\t\r]/;
@@ -36,6 +40,6 @@ export interface CsvOptions {
 }
 
 export function toCsv(header: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number | null>>, opts: CsvOptions = {}): string {
-  const cells = rows.map((r) => r.map((c) => (c === null ? '' : typeof c === 'number' ? String(c) : defuseCell(c))));
+  const cells = rows.map((r) => r.map((c) => (c === null ? '' : typeof c === 'number' ? String(c) : defuseCell(redactUserData(c)))));
   return stringify([[...header], ...cells], { record_delimiter: opts.lineEnding === 'lf' ? 'unix' : 'windows', bom: opts.bom ?? false });
 }

@@ -1,7 +1,22 @@
 import type { App, Connection, StaffMember } from '../../shared/domain.js';
 import type { AuditReport, Offboarding, OffboardingMove, StaffRef } from '../../shared/workflows.js';
+import { HEALTH_LABELS } from '../../shared/plain-words.js';
 import { authorisedByStaff, trackedHealth } from './tracked-health.js';
-import { appName, byName, currentConnections, day, listNames, namesStaff, orgName, plural, staffName, staffRef, UNVERIFIED, type WorkflowWorld } from './world.js';
+import {
+  actorWords,
+  appName,
+  byName,
+  currentConnections,
+  day,
+  listNames,
+  namesStaff,
+  orgName,
+  plural,
+  staffName,
+  staffRef,
+  UNVERIFIED,
+  type WorkflowWorld,
+} from './world.js';
 
 /**
  * The staff offboarding audit (DESIGN.md §5.4): everything that depends on one person, the plan to move it to
@@ -15,15 +30,26 @@ import { appName, byName, currentConnections, day, listNames, namesStaff, orgNam
  * When is a connection moved? When the same app reaches the same organisation through a working grant of the
  * chosen advisor (the target). Before a target is chosen, any other active staff member's working grant counts
  * — nothing depends on the leaver then. After it is chosen, only the target's does: a reconnect someone else
- * approved is reported with a warning and not counted, because the firm decided who takes over. An app they
- * created is moved when an advisor records that it was transferred or recreated; a tracked connection when it
- * was authorised again by someone else (its new authoriser is recorded).
+ * approved is reported with a warning and not counted, because the firm decided who takes over. A tracked
+ * connection is moved when it was authorised again by someone else (its new authoriser is recorded).
  *
- * The verdict is "safe-to-remove" only when no dependency remains; otherwise "not-safe", with one reason per
+ * An app they created counts as moved only when Relink has verified it: a replacement app (not created by them)
+ * was chosen and every organisation the app reached is reached through the replacement by a working sign-in of
+ * someone else — or the app is no longer recorded as theirs. An advisor's statement that Xero transferred the
+ * app (Relink cannot see Xero's developer portal) is accepted only as an explicit override, named, dated and with
+ * what they said, and it stays marked as an override everywhere the audit goes (window, CSV, PDF). A connection
+ * of the app is also moved when the replacement reaches its organisation: it would not survive the app anyway.
+ *
+ * The verdict is "safe-to-remove" only when no dependency remains and none was overridden; "safe-by-override"
+ * when the only ones left were resolved on an advisor's word; otherwise "not-safe", with one reason per
  * remaining dependency.
  */
 
-const actorWords = (by: 'advisor' | 'cli') => (by === 'cli' ? 'recorded with the relink command' : 'recorded by an advisor in Relink');
+/** "recorded by Alex Reid (alex) in Relink"; records from before people were recorded name the host only. */
+function recorded(by: 'advisor' | 'cli', person: string | undefined): string {
+  if (by === 'cli') return person ? `recorded by ${person} with the relink command` : 'recorded with the relink command';
+  return `recorded by ${person ?? 'an advisor'} in Relink`;
+}
 
 export function appGuidance(app: App, s: StaffMember, orgCount: number): string {
   const who = s.name || s.email || s.id;
@@ -35,28 +61,44 @@ export function appGuidance(app: App, s: StaffMember, orgCount: number): string 
   );
 }
 
-/** The working connection that covers (app, organisation) for someone other than the leaver, if any. */
+/** A connection that works for someone still at the firm (present, its sign-in accepted, its person active). */
+function worksForOthers(o: Connection, world: WorkflowWorld, leaverId: string): boolean {
+  return o.staffId !== leaverId && o.present && world.grants[o.grantId]?.state === 'active' && world.staff[o.staffId]?.status === 'active';
+}
+
+/**
+ * The working connection that covers (app, organisation) for someone other than the leaver, if any: through the
+ * same app, or through the replacement chosen for it.
+ */
 function coverFor(
   c: Connection,
   world: WorkflowWorld,
   leaverId: string,
   targetId: string | null,
+  replacementOf: ReadonlyMap<string, string>,
 ): { counted: Connection | null; other: Connection | null } {
+  const replacement = replacementOf.get(c.appId);
   const candidates = Object.values(world.connections).filter(
-    (o) =>
-      o.appId === c.appId &&
-      o.tenantId === c.tenantId &&
-      o.staffId !== leaverId &&
-      o.present &&
-      world.grants[o.grantId]?.state === 'active' &&
-      world.staff[o.staffId]?.status === 'active',
+    (o) => (o.appId === c.appId || o.appId === replacement) && o.tenantId === c.tenantId && worksForOthers(o, world, leaverId),
   );
   if (targetId === null) return { counted: candidates.sort(byName((o) => staffName(world, o.staffId)))[0] ?? null, other: null };
   return { counted: candidates.find((o) => o.staffId === targetId) ?? null, other: candidates.find((o) => o.staffId !== targetId) ?? null };
 }
 
 function latestMove(off: Offboarding | undefined, match: (m: OffboardingMove) => boolean): OffboardingMove | undefined {
-  return off?.moves.filter(match).sort((a, b) => a.at.localeCompare(b.at)).at(-1);
+  // Stable: moves recorded in the same millisecond keep the order they were appended in.
+  return off?.moves.filter(match).at(-1);
+}
+
+/** The latest resolution recorded for an app the leaver created (none once it was withdrawn). */
+export function appResolution(off: Offboarding | undefined, appId: string): OffboardingMove | undefined {
+  const m = latestMove(off, (x) => x.kind === 'app' && x.appId === appId);
+  return m && m.how !== 'withdrawn' ? m : undefined;
+}
+
+/** Organisations an app reaches now (any person's connection Xero listed). */
+function tenantsOf(world: WorkflowWorld, appId: string): string[] {
+  return [...new Set(Object.values(world.connections).filter((c) => c.appId === appId && c.present).map((c) => c.tenantId))];
 }
 
 function refOf(world: WorkflowWorld, staffId: string | null): StaffRef | null {
@@ -77,15 +119,24 @@ export function auditStaff(world: WorkflowWorld, staffId: string): AuditReport {
   // ── connections through their grants ──
   const grants = Object.values(world.grants).filter((g) => g.staffId === staffId);
   const grantIds = new Set(grants.map((g) => g.id));
+  // Apps they created and the replacement chosen for each (a connection reached through it is moved too).
+  const appIds = new Set(Object.values(world.apps).filter((a) => namesStaff(a.createdBy, s)).map((a) => a.id));
+  for (const m of off?.moves ?? []) if (m.kind === 'app' && m.appId && world.apps[m.appId]) appIds.add(m.appId);
+  const replacementOf = new Map<string, string>();
+  for (const id of appIds) {
+    const r = appResolution(off, id);
+    if (r?.how === 'recreated' && r.replacementAppId && world.apps[r.replacementAppId]) replacementOf.set(id, r.replacementAppId);
+  }
   const theirs = currentConnections(world.connections)
     .filter((c) => grantIds.has(c.grantId))
     .sort((a, b) => appName(world, a.appId).localeCompare(appName(world, b.appId)) || orgName(world, a.tenantId).localeCompare(orgName(world, b.tenantId)));
   const connections: AuditReport['connections'] = theirs.map((c) => {
     const h = world.health.connections[c.id] ?? UNVERIFIED;
-    const cover = coverFor(c, world, staffId, targetId);
+    const cover = coverFor(c, world, staffId, targetId, replacementOf);
     const moved = cover.counted;
     const record = moved ? latestMove(off, (m) => m.kind === 'connection' && m.appId === c.appId && m.tenantId === c.tenantId && m.toStaffId === moved.staffId) : undefined;
     const movedToName = moved ? staffName(world, moved.staffId) : null;
+    const through = moved && moved.appId !== c.appId ? ` through ${appName(world, moved.appId)}, the replacement app` : '';
     const note =
       !moved && cover.other
         ? `Reached through ${staffName(world, cover.other.staffId)}'s approval, not ${targetName}'s (the advisor chosen to take over): reconnect as ${targetName}, or choose ${staffName(world, cover.other.staffId)} instead.`
@@ -100,32 +151,87 @@ export function auditStaff(world: WorkflowWorld, staffId: string): AuditReport {
       cause: h.cause,
       state: moved ? 'moved' : 'depends',
       movedTo: moved ? refOf(world, moved.staffId) : null,
-      movedBy: moved ? (record ? `${movedToName} approved in Xero (${actorWords(record.by)})` : `${movedToName} already had it connected`) : null,
+      movedBy: moved
+        ? record
+          ? `${movedToName} approved in Xero${through} (${recorded(record.by, record.person)})`
+          : `${movedToName} already had it connected${through}`
+        : null,
       movedAt: record?.at ?? null,
       note,
     };
   });
 
   // ── apps they created ──
-  const appIds = new Set(Object.values(world.apps).filter((a) => namesStaff(a.createdBy, s)).map((a) => a.id));
-  for (const m of off?.moves ?? []) if (m.kind === 'app' && m.appId && world.apps[m.appId]) appIds.add(m.appId);
   const appsCreated: AuditReport['appsCreated'] = [...appIds]
     .map((id) => world.apps[id]!)
     .sort(byName((a) => a.name))
     .map((app) => {
-      const orgs = new Set(Object.values(world.connections).filter((c) => c.appId === app.id && c.present).map((c) => c.tenantId)).size;
-      const record = latestMove(off, (m) => m.kind === 'app' && m.appId === app.id);
-      return {
+      const reached = tenantsOf(world, app.id);
+      const record = appResolution(off, app.id);
+      const stillTheirs = namesStaff(app.createdBy, s);
+      const candidates = Object.values(world.apps)
+        .filter((a) => a.id !== app.id && !appIds.has(a.id) && !namesStaff(a.createdBy, s))
+        .sort(byName((a) => a.name))
+        .map((a) => ({ appId: a.id, appName: a.name }));
+      const base = {
         appId: app.id,
         appName: app.name,
-        organisations: orgs,
-        guidance: appGuidance(app, s, orgs),
-        how: record && (record.how === 'transferred' || record.how === 'recreated') ? record.how : null,
-        state: record ? 'moved' : 'depends',
-        movedTo: record ? refOf(world, record.toStaffId) : null,
-        movedBy: record ? actorWords(record.by) : null,
-        movedAt: record?.at ?? null,
+        organisations: reached.length,
+        guidance: appGuidance(app, s, reached.length),
+        replacementCandidates: candidates,
         note: record?.note ?? null,
+      };
+      const replacementId = replacementOf.get(app.id);
+      if (record && replacementId) {
+        const r = world.apps[replacementId]!;
+        const toCover = [...new Set([...reached, ...(record.tenantIds ?? [])])].sort((a, b) => orgName(world, a).localeCompare(orgName(world, b)));
+        const orgs = toCover.map((t) => ({
+          tenantId: t,
+          name: orgName(world, t),
+          reached: Object.values(world.connections).some((c) => c.appId === r.id && c.tenantId === t && worksForOthers(c, world, staffId)),
+        }));
+        const verified = orgs.every((o) => o.reached);
+        return {
+          ...base,
+          how: 'recreated' as const,
+          state: verified ? ('moved' as const) : ('depends' as const),
+          // The replacement is a different app: what moved is to whoever created it (when Relink knows).
+          movedTo: r.createdBy ? refOf(world, findStaffId(world, r.createdBy) ?? r.createdBy) : null,
+          movedBy: verified
+            ? `Replaced by ${r.name}: Relink checked that ${orgs.length === 1 ? 'its organisation is' : `all ${orgs.length} of its organisations are`} reached through it (chosen by ${actorWords(record.by, record.person)})`
+            : null,
+          movedAt: verified ? record.at : null,
+          replacement: { appId: r.id, appName: r.name, createdBy: r.createdBy, organisations: orgs },
+          override: null,
+        };
+      }
+      if (record && (record.how === 'transferred' || record.how === 'recreated')) {
+        // A transfer (or a "recreated" recorded before a replacement had to be named): the advisor's word.
+        const by = actorWords(record.by, record.person);
+        const owner = record.newOwner ? staffName(world, record.newOwner) : record.toStaffId ? staffName(world, record.toStaffId) : null;
+        // Only a transfer names the login the app now belongs to; a recreated app is a different one.
+        const newOwner = record.how === 'transferred' ? owner : null;
+        return {
+          ...base,
+          how: record.how,
+          state: 'overridden' as const,
+          movedTo: record.newOwner ? refOf(world, findStaffId(world, record.newOwner) ?? record.newOwner) : refOf(world, record.toStaffId),
+          movedBy: `Override by ${by}: marked ${record.how}${newOwner ? ` to ${newOwner}` : ''}; not verified by Relink`,
+          movedAt: record.at,
+          replacement: null,
+          override: { at: record.at, by, reason: record.note ?? 'No reason was recorded.', newOwner },
+        };
+      }
+      return {
+        ...base,
+        how: null,
+        // No longer recorded as theirs (and nothing recorded about it here): nothing of theirs to lose.
+        state: stillTheirs ? ('depends' as const) : ('moved' as const),
+        movedTo: null,
+        movedBy: stillTheirs ? null : `Relink's record of ${app.name} no longer names ${who} as its creator`,
+        movedAt: null,
+        replacement: null,
+        override: null,
       };
     });
 
@@ -147,7 +253,7 @@ export function auditStaff(world: WorkflowWorld, staffId: string): AuditReport {
         health: trackedHealth(t, world).state,
         state: stillTheirs ? 'depends' : 'moved',
         movedTo: move ? refOf(world, move.toStaffId) : null,
-        movedBy: move ? `${staffName(world, move.toStaffId)} authorised it again (${actorWords(move.by)})` : null,
+        movedBy: move ? `${staffName(world, move.toStaffId)} authorised it again (${recorded(move.by, move.person)})` : null,
         movedAt: move?.at ?? null,
       };
     });
@@ -168,7 +274,20 @@ export function auditStaff(world: WorkflowWorld, staffId: string): AuditReport {
       }
     }
   }
-  for (const a of appsCreated) if (a.state === 'depends') plan.push({ kind: 'app', appId: a.appId, tenantIds: [], trackedId: null, reconnectUrl: null, text: a.guidance });
+  for (const a of appsCreated) {
+    if (a.state !== 'depends') continue;
+    const missing = a.replacement?.organisations.filter((o) => !o.reached) ?? [];
+    plan.push({
+      kind: 'app',
+      appId: a.appId,
+      tenantIds: missing.map((o) => o.tenantId),
+      trackedId: null,
+      reconnectUrl: null,
+      text: a.replacement
+        ? `Connect ${a.replacement.appName} (the replacement for ${a.appName}) for ${listNames(missing.map((o) => o.name), 5)}, as ${asWhom}.`
+        : a.guidance,
+    });
+  }
   for (const t of tracked) {
     if (t.state !== 'depends') continue;
     plan.push({
@@ -187,11 +306,23 @@ export function auditStaff(world: WorkflowWorld, staffId: string): AuditReport {
   const reasons: string[] = [];
   for (const c of connections) {
     if (c.state === 'moved') continue;
-    reasons.push(`${c.appName} in ${c.organisation} still depends on ${who}'s approval (${c.health}).${c.note ? ` ${c.note}` : ''}`);
+    reasons.push(`${c.appName} in ${c.organisation} still depends on ${who}'s approval (${HEALTH_LABELS[c.health]}).${c.note ? ` ${c.note}` : ''}`);
   }
+  const overrides: string[] = [];
   for (const a of appsCreated) {
-    if (a.state === 'moved') continue;
-    reasons.push(`${who} created ${a.appName} in Xero's developer portal: deleting their Xero user deletes it (${plural(a.organisations, 'organisation')}).`);
+    if (a.state === 'overridden' && a.override) {
+      overrides.push(
+        `${a.appName}: ${who} created it in Xero's developer portal. ${a.override.by} marked it ${a.how ?? 'done'}${a.override.newOwner ? ` to ${a.override.newOwner}` : ''} on ${day(a.override.at)} ("${a.override.reason}"). ` +
+          `Relink cannot see Xero's developer portal, so this rests on their word: if the app is still ${who}'s, deleting their Xero user deletes it and cuts off ${plural(a.organisations, 'organisation')}.`,
+      );
+    }
+    if (a.state !== 'depends') continue;
+    const missing = a.replacement?.organisations.filter((o) => !o.reached) ?? [];
+    reasons.push(
+      a.replacement
+        ? `${who} created ${a.appName} in Xero's developer portal. Its replacement ${a.replacement.appName} does not reach ${plural(missing.length, 'organisation')} of ${a.replacement.organisations.length} yet (${listNames(missing.map((o) => o.name), 5)}): connect ${a.replacement.appName} for ${missing.length === 1 ? 'it' : 'them'} first.`
+        : `${who} created ${a.appName} in Xero's developer portal: deleting their Xero user deletes it (${plural(a.organisations, 'organisation')}).`,
+    );
   }
   for (const t of tracked) if (t.state === 'depends') reasons.push(`${t.app} in ${t.organisation} was authorised by ${who}.`);
   const total = connections.length + appsCreated.length + tracked.length;
@@ -221,10 +352,20 @@ export function auditStaff(world: WorkflowWorld, staffId: string): AuditReport {
     appsCreated,
     tracked,
     plan,
-    progress: { total, moved: total - remaining, remaining },
-    warnings: (off?.warnings ?? []).map((w) => ({ at: w.at, message: w.message })),
-    verdict: remaining === 0 ? 'safe-to-remove' : 'not-safe',
+    progress: { total, moved: total - remaining - overrides.length, overridden: overrides.length, remaining },
+    warnings: (off?.warnings ?? []).map((w) => ({
+      at: w.at,
+      message: w.message,
+      unplanned:
+        w.kind === 'unplanned' && w.appId
+          ? Object.values(world.connections)
+              .filter((c) => c.appId === w.appId && w.tenantIds.includes(c.tenantId) && c.present && (!w.approvedBy || c.staffId === w.approvedBy.id))
+              .map((c) => ({ connectionId: c.id, appId: c.appId, appName: appName(world, c.appId), tenantId: c.tenantId, organisation: orgName(world, c.tenantId) }))
+          : [],
+    })),
+    verdict: remaining > 0 ? 'not-safe' : overrides.length > 0 ? 'safe-by-override' : 'safe-to-remove',
     reasons,
+    overrides,
   };
 }
 
@@ -235,7 +376,15 @@ export function remainingOrgs(audit: AuditReport, appId: string): string[] {
 
 export function auditSummary(audit: AuditReport): string {
   const who = audit.staff.name || audit.staff.email;
-  return audit.verdict === 'safe-to-remove'
-    ? `Nothing depends on ${who} any more: safe to remove (${day(audit.generatedAt)}).`
-    : `${plural(audit.progress.remaining, 'dependency', 'dependencies')} on ${who} remain${audit.progress.remaining === 1 ? 's' : ''}: not safe to remove yet.`;
+  if (audit.verdict === 'safe-to-remove') return `Nothing depends on ${who} any more: safe to remove (${day(audit.generatedAt)}).`;
+  if (audit.verdict === 'safe-by-override') {
+    return `Safe to remove only on an advisor's word: ${plural(audit.progress.overridden, 'dependency', 'dependencies')} on ${who} ${audit.progress.overridden === 1 ? 'was' : 'were'} overridden, not verified by Relink (${day(audit.generatedAt)}).`;
+  }
+  return `${plural(audit.progress.remaining, 'dependency', 'dependencies')} on ${who} remain${audit.progress.remaining === 1 ? 's' : ''}: not safe to remove yet.`;
+}
+
+/** A staff id for a login recorded by email or id, if Relink knows the person. */
+function findStaffId(world: WorkflowWorld, ref: string): string | null {
+  const wanted = ref.trim().toLowerCase();
+  return Object.values(world.staff).find((x) => x.id === ref || (x.email !== '' && x.email.toLowerCase() === wanted))?.id ?? null;
 }

@@ -20,15 +20,20 @@ import { appName, listNames, orgName, staffName, type WorkflowWorld } from './wo
  * - organisations back → recorded; an item is done when all of its organisations are back;
  * - an organisation left unticked stays queued in the same item, with the reason, so one more consent for that
  *   app and person finishes it (never a new plan);
- * - an organisation ticked although not planned is recorded as connected (the connect already stored it) and
- *   mentioned, and any other queued item it completes is reconciled as done;
+ * - an organisation ticked that another item of the same app and person plans completes that item;
+ * - an organisation ticked that no item plans is a connection the advisor did not set out to make (a wrong box
+ *   ticked on Xero's consent page connects a new client): it is flagged, never reported as plain "done"
+ *   (outcome `unplanned`), and the run view offers to disconnect it;
  * - approved by someone other than the planned staff member → not counted: the item fails with the warning,
  *   because the organisations now depend on that other person.
  */
 
-export type StepOutcome = 'done' | 'partial' | 'failed' | 'wrong-person';
+export type StepOutcome = 'done' | 'unplanned' | 'partial' | 'failed' | 'wrong-person';
 
-export function createRun(plan: ReconnectPlan, opts: { id: string; now: string; actor: 'advisor' | 'cli'; staffId: string | null }): ReconnectRun {
+export function createRun(
+  plan: ReconnectPlan,
+  opts: { id: string; now: string; actor: 'advisor' | 'cli'; person?: string; staffId: string | null },
+): ReconnectRun {
   const items: PlanItem[] = plan.consents.map((c) => ({
     id: c.id,
     appId: c.appId,
@@ -49,6 +54,7 @@ export function createRun(plan: ReconnectPlan, opts: { id: string; now: string; 
     id: opts.id,
     createdAt: opts.now,
     createdBy: opts.actor,
+    ...(opts.person ? { person: opts.person } : {}),
     staffId: opts.staffId,
     state: items.length ? 'running' : 'complete',
     stateSince: opts.now,
@@ -97,14 +103,14 @@ export function recordConsent(
 ): Judged {
   const item = run.items.find((i) => i.id === itemId);
   if (!item) throw new Error(`No item ${itemId} in plan ${run.id}.`);
-  const planned = staffName(world, item.staffId);
+  const plannedName = staffName(world, item.staffId);
   const app = appName(world, item.appId);
 
   if (report.staff.id !== item.staffId) {
     const approver = `${report.staff.name}${report.staff.email ? ` (${report.staff.email})` : ''}`;
     const reason =
-      `Approved in Xero by ${approver}, not by ${planned}, so it does not count: those organisations now depend on ` +
-      `${report.staff.name}. Sign in to Xero as ${planned} and run this step again, or skip it.`;
+      `Approved in Xero by ${approver}, not by ${plannedName}, so it does not count: those organisations now depend on ` +
+      `${report.staff.name}. Sign in to Xero as ${plannedName} and run this step again, or skip it.`;
     const next = withItem(run, itemId, (i) => ({
       ...i,
       state: 'failed',
@@ -121,14 +127,18 @@ export function recordConsent(
   const reachable = new Set([...report.connected, ...report.reconnected].map((o) => o.tenantId));
   const back = item.remainingOrgIds.filter((t) => reachable.has(t));
   const missing = item.remainingOrgIds.filter((t) => !reachable.has(t));
-  const extra = report.connected.map((o) => o.tenantId).filter((t) => !item.orgIds.includes(t) && !item.extraOrgIds.includes(t));
+  // Planned by any item for this app and person: connecting it is what the advisor set out to do.
+  const planned = new Set(run.items.filter((i) => i.appId === item.appId && i.staffId === item.staffId).flatMap((i) => i.orgIds));
+  const extra = report.connected.map((o) => o.tenantId).filter((t) => !planned.has(t) && !item.extraOrgIds.includes(t));
+  const names = (ts: string[]) => listNames(ts.map((t) => orgName(world, t)), 5);
+  const them = extra.length === 1 ? 'it' : 'them';
   const extraNote = extra.length
-    ? ` ${listNames(extra.map((t) => orgName(world, t)))} ${extra.length === 1 ? 'was' : 'were'} ticked too; Relink records ${extra.length === 1 ? 'it' : 'them'} as connected to ${app}.`
+    ? ` Not planned: this approval also connected ${names(extra)} to ${app}, which the plan did not ask for. If ${extra.length === 1 ? 'it was' : 'they were'} ticked by mistake, disconnect ${them}.`
     : '';
   const whyMissing = (t: string) =>
     report.stillMissing.find((m) => m.tenantId === t)?.reason ?? `Xero does not list ${orgName(world, t)} for ${app} after this approval: approve again and tick it.`;
   const reason = missing.length
-    ? `${missing.map((t) => `${orgName(world, t)}: ${whyMissing(t)}`).join(' ')}${extraNote}`
+    ? `Still missing: ${missing.map((t) => `${orgName(world, t)} (${whyMissing(t)})`).join('; ')}.${extraNote}`
     : extraNote.trim() || null;
 
   let next = withItem(run, itemId, (i) => ({
@@ -163,11 +173,10 @@ export function recordConsent(
       };
     }),
   };
-  const names = (ts: string[]) => listNames(ts.map((t) => orgName(world, t)));
   const message = missing.length
-    ? `${app}: ${back.length ? `${names(back)} back; ` : ''}still queued: ${names(missing)}.${extraNote}`
-    : `${app}: ${back.length ? `${names(back)} back as ${planned}` : 'nothing was left to bring back'}.${extraNote}`;
-  return { run: settle(next, now), outcome: missing.length ? 'partial' : 'done', message };
+    ? `${app}: not finished. Still missing: ${names(missing)} — ${missing.map(whyMissing).filter((r, i, all) => all.indexOf(r) === i).join(' ')}${back.length ? ` Back: ${names(back)}.` : ''}${extraNote}`
+    : `${app}: ${back.length ? `${names(back)} back as ${plannedName}` : 'nothing was left to bring back'}.${extraNote}`;
+  return { run: settle(next, now), outcome: missing.length ? 'partial' : extra.length ? 'unplanned' : 'done', message };
 }
 
 /** The consent could not be given (declined, timed out, Xero unreachable…): the item fails with the reason. */
@@ -214,11 +223,18 @@ export function runView(run: ReconnectRun, world: WorkflowWorld): ReconnectRunVi
         staffName: staffName(world, i.staffId),
         staffEmail: s?.email ?? '',
         multiOrgConsent: world.apps[i.appId]?.multiOrgConsent ?? false,
-        organisations: [...i.orgIds, ...i.extraOrgIds].map((t) => ({
-          tenantId: t,
-          name: orgName(world, t),
-          state: i.remainingOrgIds.includes(t) ? ('queued' as const) : ('reconnected' as const),
-        })),
+        organisations: [
+          ...i.orgIds.map((t) => ({
+            tenantId: t,
+            name: orgName(world, t),
+            state: i.remainingOrgIds.includes(t) ? ('queued' as const) : ('reconnected' as const),
+            connectionId: null,
+          })),
+          ...i.extraOrgIds.map((t) => {
+            const c = Object.values(world.connections).find((x) => x.appId === i.appId && x.staffId === i.staffId && x.tenantId === t && x.present);
+            return { tenantId: t, name: orgName(world, t), state: c ? ('unplanned' as const) : ('disconnected' as const), connectionId: c?.id ?? null };
+          }),
+        ],
       };
     }),
     progress: progress(run),

@@ -1,7 +1,21 @@
-import type { Connection, Grant, StaffMember } from '../../shared/domain.js';
-import type { PlanConsent, PlanTracked, PlanTrigger, ReconnectPlan } from '../../shared/workflows.js';
+import { BROKEN_HEALTH, type Connection, type Grant, type StaffMember } from '../../shared/domain.js';
+import type { PasswordChange, PasswordChangePreview, PlanConsent, PlanTracked, PlanTrigger, ReconnectPlan } from '../../shared/workflows.js';
 import { trackedView } from './tracked-health.js';
-import { appName, byName, currentConnections, day, listNames, orgName, plural, staffName, staffRef, UNVERIFIED, type WorkflowWorld } from './world.js';
+import {
+  activeDeclarations,
+  actorWords,
+  appName,
+  byName,
+  currentConnections,
+  day,
+  listNames,
+  orgName,
+  plural,
+  staffName,
+  staffRef,
+  UNVERIFIED,
+  type WorkflowWorld,
+} from './world.js';
 
 /**
  * The bulk reconnect plan (DESIGN.md §5.3): which consents bring back every broken connection, and the
@@ -18,8 +32,13 @@ import { appName, byName, currentConnections, day, listNames, orgName, plural, s
  * organisations the person lost access to or that another approval took over.
  *
  * Grouping: by (app, staff member). An app with multi-organisation consent needs ONE consent per group, whatever
- * the number of organisations; any other app needs one consent per organisation (Xero's consent page then offers
- * a single choice). That is the minimum Xero allows, so the plan never asks for more.
+ * the number of organisations. Any other app offers a single choice on Xero's consent page, so the plan asks
+ * for one consent per organisation: a refused grant may have taken its connections with it (a revocation
+ * removes them all, xero-protocol.md §6), and then each needs its own. Xero keeps a person's earlier
+ * connections when they approve again, though, and one token reaches all of them (§6, both confirmed): where
+ * it still holds some, one approval brings those back together and the run skips the approvals no longer
+ * needed. Relink cannot read `/connections` through a refused sign-in, so the plan's count is the one that
+ * always works, and `fewestConsents` with `countNote` say how few it may turn out to be.
  */
 
 export interface PlanFilter {
@@ -30,12 +49,12 @@ export interface PlanFilter {
 /** Causes a reconnect as the same person cannot fix. */
 const NOT_BY_RECONNECT = new Set(['staff-removed', 'token-replaced', 'role-restricted']);
 
-/** The latest declared password change this grant has not been used successfully since, if any. */
+/** The latest declared (and not withdrawn) password change this grant has not been used successfully since, if any. */
 export function declaredBreak(g: Grant, world: Pick<WorkflowWorld, 'passwordChanges'>): string | null {
   if (g.state !== 'active') return null;
   const lastGood = g.lastRefreshAt ?? g.connectedAt;
   let latest: string | null = null;
-  for (const d of Object.values(world.passwordChanges)) {
+  for (const d of activeDeclarations(world)) {
     if (d.staffId === g.staffId && d.declaredAt > lastGood && (latest === null || d.declaredAt > latest)) latest = d.declaredAt;
   }
   return latest;
@@ -93,6 +112,9 @@ export function planReconnect(world: WorkflowWorld, filter: PlanFilter = {}): Re
   }
 
   const consents: PlanConsent[] = [];
+  /** The fewest approvals the plan could take, if Xero still holds every connection Relink last saw. */
+  let fewest = 0;
+  const mayTakeFewer: string[] = [];
   for (const group of groups.values()) {
     const app = world.apps[group.appId]!;
     const person = world.staff[group.staffId];
@@ -101,29 +123,47 @@ export function planReconnect(world: WorkflowWorld, filter: PlanFilter = {}): Re
     const orgs = [...group.byTenant.values()]
       .map((c) => {
         const h = world.health.connections[c.id] ?? UNVERIFIED;
-        return { tenantId: c.tenantId, name: orgName(world, c.tenantId), health: h.health, cause: h.cause };
+        return { tenantId: c.tenantId, name: orgName(world, c.tenantId), health: h.health, cause: h.cause, listed: c.present };
       })
       .sort(byName((o) => o.name));
     const base = { appId: app.id, appName: app.name, staffId: group.staffId, staffName: who, staffEmail: email, multiOrgConsent: app.multiOrgConsent };
     const signIn = `Sign in to Xero as ${who}${email ? ` (${email})` : ''}`;
+    const view = (o: (typeof orgs)[number]) => ({ tenantId: o.tenantId, name: o.name, health: o.health, cause: o.cause });
     if (app.multiOrgConsent) {
+      fewest += 1;
       consents.push({
         ...base,
         id: `${app.id}:${group.staffId}`,
         orgIds: orgs.map((o) => o.tenantId),
-        organisations: orgs,
+        organisations: orgs.map(view),
         instruction: `${signIn} and approve ${app.name}, ticking ${orgs.length === 1 ? orgs[0]!.name : `all ${orgs.length} organisations: ${listNames(orgs.map((o) => o.name), 5)}`}.`,
+        note: null,
       });
-    } else {
-      for (const o of orgs) {
-        consents.push({
-          ...base,
-          id: `${app.id}:${group.staffId}:${o.tenantId}`,
-          orgIds: [o.tenantId],
-          organisations: [o],
-          instruction: `${signIn} and approve ${app.name} for ${o.name} (${app.name} connects one organisation per approval).`,
-        });
-      }
+      continue;
+    }
+    // One consent per organisation: Xero's consent page offers a single choice, and a grant Xero refused may have
+    // taken its connections with it (a revocation removes them all), so each may need its own approval. But
+    // Xero keeps a person's earlier connections when they approve again, and one token reaches all of them: if
+    // it still holds some, one approval brings those back together and the rest of the group's approvals are
+    // skipped by the run. Relink cannot tell which while the sign-in is refused, so the plan gives the count
+    // that always works and says how few it may take (`countNote`).
+    const listed = orgs.filter((o) => o.listed);
+    const removed = orgs.length - listed.length;
+    const groupFewest = removed + (listed.length > 0 && removed === 0 ? 1 : 0);
+    fewest += groupFewest;
+    if (groupFewest < orgs.length) mayTakeFewer.push(`${app.name} as ${who}`);
+    for (const o of orgs) {
+      consents.push({
+        ...base,
+        id: `${app.id}:${group.staffId}:${o.tenantId}`,
+        orgIds: [o.tenantId],
+        organisations: [view(o)],
+        instruction: `${signIn} and approve ${app.name} for ${o.name} (${app.name} connects one organisation per approval).`,
+        note:
+          listed.some((x) => x !== o)
+            ? `If Xero still holds ${who}'s other connections to ${app.name}, this approval brings them back too, and Relink skips the approvals no longer needed.`
+            : null,
+      });
     }
   }
   consents.sort((a, b) => a.staffName.localeCompare(b.staffName) || a.appName.localeCompare(b.appName) || (a.organisations[0]?.name ?? '').localeCompare(b.organisations[0]?.name ?? ''));
@@ -171,12 +211,18 @@ export function planReconnect(world: WorkflowWorld, filter: PlanFilter = {}): Re
     tracked,
     totals: {
       consents: consents.length,
+      fewestConsents: fewest,
       organisations: new Set(consents.flatMap((c) => c.orgIds)).size,
       connections: consents.reduce((n, c) => n + c.orgIds.length, 0),
       apps: new Set(consents.map((c) => c.appId)).size,
       staff: new Set(consents.map((c) => c.staffId)).size,
       tracked: tracked.length,
     },
+    countNote:
+      fewest < consents.length
+        ? `${plural(consents.length, 'approval')} at most, perhaps as few as ${fewest}: ${listNames(mayTakeFewer)} ${mayTakeFewer.length === 1 ? 'connects' : 'connect'} one organisation per approval, ` +
+          `but if Xero still holds the earlier connections, one approval brings them all back. Relink cannot look while the sign-in is refused; it checks every approval and skips those no longer needed.`
+        : null,
     notes,
   };
 }
@@ -186,15 +232,45 @@ function triggersFor(world: WorkflowWorld, staffIds: Set<string>): PlanTrigger[]
   const out: PlanTrigger[] = [];
   for (const i of Object.values(world.incidents)) {
     if (i.cause !== 'password-changed' || i.closedAt !== null || !i.staffId || !staffIds.has(i.staffId)) continue;
-    out.push({ kind: 'detected', staffId: i.staffId, at: i.openedAt, summary: i.summary });
+    out.push({ kind: 'detected', staffId: i.staffId, at: i.openedAt, summary: i.summary, declarationId: null, by: null });
   }
-  const latest = new Map<string, string>();
-  for (const d of Object.values(world.passwordChanges)) {
+  const latest = new Map<string, PasswordChange>();
+  for (const d of activeDeclarations(world)) {
     if (!staffIds.has(d.staffId)) continue;
-    if ((latest.get(d.staffId) ?? '') < d.declaredAt) latest.set(d.staffId, d.declaredAt);
+    if ((latest.get(d.staffId)?.declaredAt ?? '') < d.declaredAt) latest.set(d.staffId, d);
   }
-  for (const [staffId, at] of latest) {
-    out.push({ kind: 'declared', staffId, at, summary: `${staffName(world, staffId)}'s Xero password change was reported on ${day(at)}.` });
+  for (const [staffId, d] of latest) {
+    const by = actorWords(d.declaredBy, d.person);
+    out.push({
+      kind: 'declared',
+      staffId,
+      at: d.declaredAt,
+      summary: `${staffName(world, staffId)}'s Xero password change was reported on ${day(d.declaredAt)} by ${by}.`,
+      declarationId: d.id,
+      by,
+    });
   }
   return out.sort((a, b) => a.at.localeCompare(b.at));
+}
+
+/**
+ * What "Jane changed her Xero password" would do, before it is recorded: the plan as it would be, and how many of
+ * its organisations work right now (if all of them do, she may not have changed it, or Xero kept her sign-ins).
+ */
+export function previewPasswordChange(world: WorkflowWorld, staffId: string): PasswordChangePreview {
+  const s = world.staff[staffId];
+  if (!s) throw new Error(`No staff member ${staffId}.`);
+  const at = new Date(world.now).toISOString();
+  const hypothetical: PasswordChange = { id: 'preview', staffId, declaredAt: at, declaredBy: 'advisor' };
+  const plan = planReconnect({ ...world, passwordChanges: { ...world.passwordChanges, [hypothetical.id]: hypothetical } }, { staffId });
+  plan.triggers = plan.triggers.filter((t) => t.declarationId !== hypothetical.id);
+  const grants = Object.values(world.grants).filter((g) => g.staffId === staffId);
+  const working = new Set<string>();
+  for (const c of plan.consents) for (const o of c.organisations) if (!BROKEN_HEALTH.has(o.health)) working.add(`${c.appId}\u0000${o.tenantId}`);
+  const inForce = activeDeclarations(world)
+    .filter((d) => d.staffId === staffId && grants.some((g) => declaredBreak(g, world) === d.declaredAt))
+    .map((d) => d.declaredAt)
+    .sort()
+    .at(-1);
+  return { staff: staffRef(s), plan, signIns: grants.length, workingNow: working.size, alreadyDeclaredAt: inForce ?? null };
 }

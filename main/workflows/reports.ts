@@ -1,5 +1,7 @@
 import type { ActivityEntry } from '../../shared/domain.js';
 import { ACTIVITY_CSV_COLUMNS, type AuditReport, type StaffRef } from '../../shared/workflows.js';
+import { activityActionWords, activityDetailWords } from '../../shared/plain-words.js';
+import { redactUserData } from '../core/redact.js';
 import { toCsv, type CsvOptions } from './csv.js';
 import { day, orgName, plural, type WorkflowWorld } from './world.js';
 
@@ -9,7 +11,8 @@ import { day, orgName, plural, type WorkflowWorld } from './world.js';
  *
  * Everything here is built from values already free of secrets (audits and activity entries never hold a
  * token), and every value is escaped for where it goes: CSV cells are defused against formula injection
- * (csv.ts), HTML text is entity-escaped, and the HTML page carries no script and a CSP that forbids any.
+ * (csv.ts), HTML text is entity-escaped, and the HTML page carries no script and a CSP that forbids any. Both
+ * still drop registered secrets and token shapes as a last guard, and leave every other word as it is.
  */
 
 const who = (r: StaffRef | null) => (r ? `${r.name}${r.email && r.email !== r.name ? ` <${r.email}>` : ''}` : '');
@@ -31,6 +34,20 @@ export const AUDIT_CSV_COLUMNS = [
   'detail',
 ] as const;
 
+/** What the detail cell says about an app they created: what was done, and whether Relink verified it. */
+function appDetail(app: AuditReport['appsCreated'][number]): string {
+  if (app.state === 'overridden' && app.override) {
+    return `OVERRIDE, not verified by Relink: ${app.override.by} marked it ${app.how ?? 'done'}${app.override.newOwner ? ` to ${app.override.newOwner}` : ''} on ${day(app.override.at)} ("${app.override.reason}").`;
+  }
+  if (app.replacement) {
+    const missing = app.replacement.organisations.filter((o) => !o.reached);
+    return app.state === 'moved'
+      ? `Replaced by ${app.replacement.appName}; verified: every organisation is reached through it.`
+      : `Replacement ${app.replacement.appName} chosen; not yet reached through it: ${missing.map((o) => o.name).join('; ')}.`;
+  }
+  return app.state === 'moved' ? (app.movedBy ?? 'Moved.') : app.guidance;
+}
+
 /** One row per dependency (connection, app created, tracked connection), each with the report's heading facts. */
 export function auditCsv(a: AuditReport, opts: CsvOptions = {}): string {
   const head = [a.firmName, a.generatedAt, a.staff.name, a.staff.email, a.verdict] as const;
@@ -49,7 +66,7 @@ export function auditCsv(a: AuditReport, opts: CsvOptions = {}): string {
       who(app.movedTo),
       app.movedBy,
       app.movedAt,
-      app.state === 'moved' ? [app.how, app.note].filter(Boolean).join(': ') || null : app.guidance,
+      appDetail(app),
     ]);
   }
   for (const t of a.tracked) {
@@ -60,7 +77,7 @@ export function auditCsv(a: AuditReport, opts: CsvOptions = {}): string {
 }
 
 export function escapeHtml(value: string | number | null | undefined): string {
-  return String(value ?? '')
+  return redactUserData(String(value ?? ''))
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
@@ -68,7 +85,12 @@ export function escapeHtml(value: string | number | null | undefined): string {
     .replace(/'/g, '&#39;');
 }
 
-const STATE_WORDS: Record<string, string> = { depends: 'Depends on them', moved: 'Moved' };
+const STATE_WORDS: Record<string, string> = { depends: 'Depends on them', moved: 'Moved', overridden: 'Overridden (not verified)' };
+const VERDICT_HEADINGS: Record<AuditReport['verdict'], string> = {
+  'safe-to-remove': 'Safe to remove',
+  'safe-by-override': "Safe to remove only on an advisor's word (override)",
+  'not-safe': 'Not safe to remove yet',
+};
 
 const AUDIT_CSS = `
 @page { size: A4; margin: 16mm 14mm; }
@@ -83,7 +105,7 @@ dt { color: #57606a; }
 dd { margin: 0; }
 .verdict { border: 1.5pt solid; border-radius: 4pt; padding: 8pt 10pt; break-inside: avoid; }
 .verdict.safe { border-color: #1a7f37; background: #eefbf1; }
-.verdict.not-safe { border-color: #b35900; background: #fff6e8; }
+.verdict.not-safe, .verdict.safe-by-override { border-color: #b35900; background: #fff6e8; }
 .verdict h2 { margin-top: 0; }
 table { width: 100%; border-collapse: collapse; font-size: 9.5pt; }
 th, td { text-align: left; vertical-align: top; padding: 3pt 5pt; border-bottom: 0.5pt solid #d0d7de; overflow-wrap: anywhere; }
@@ -91,7 +113,7 @@ th { background: #f3f4f6; font-weight: 600; }
 tr { break-inside: avoid; }
 thead { display: table-header-group; }
 .moved { color: #1a7f37; font-weight: 600; }
-.depends { color: #b35900; font-weight: 600; }
+.depends, .overridden { color: #b35900; font-weight: 600; }
 .empty { color: #57606a; font-style: italic; }
 .guidance { color: #444c56; font-size: 9pt; }
 footer { margin-top: 18pt; border-top: 0.5pt solid #d0d7de; padding-top: 6pt; color: #57606a; font-size: 8.5pt; }
@@ -105,7 +127,7 @@ function table(headers: string[], rows: string[][], emptyText: string): string {
   return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
-const stateCell = (state: string) => `<span class="${state === 'moved' ? 'moved' : 'depends'}">${escapeHtml(STATE_WORDS[state] ?? state)}</span>`;
+const stateCell = (state: string) => `<span class="${state === 'moved' ? 'moved' : state === 'overridden' ? 'overridden' : 'depends'}">${escapeHtml(STATE_WORDS[state] ?? state)}</span>`;
 const when = (at: string | null) => (at ? escapeHtml(day(at)) : '');
 
 /**
@@ -114,7 +136,7 @@ const when = (at: string | null) => (at ? escapeHtml(day(at)) : '');
  */
 export function auditHtml(a: AuditReport): string {
   const name = a.staff.name || a.staff.email || a.staff.id;
-  const safe = a.verdict === 'safe-to-remove';
+  const verdictClass = a.verdict === 'safe-to-remove' ? 'safe' : a.verdict;
   const title = `Staff offboarding audit — ${name} — ${a.firmName}`;
   const connections = table(
     ['App', 'Organisation', 'Health', 'State', 'Moved to', 'Moved by', 'When'],
@@ -135,7 +157,7 @@ export function auditHtml(a: AuditReport): string {
       escapeHtml(x.appName),
       escapeHtml(x.organisations),
       stateCell(x.state),
-      `<div class="guidance">${escapeHtml(x.state === 'moved' ? [x.how ? `App ${x.how}` : 'Done', x.movedBy, x.note].filter(Boolean).join(' — ') : x.guidance)}</div>`,
+      `<div class="guidance">${escapeHtml(appDetail(x))}</div>`,
       when(x.movedAt),
     ]),
     `${name} is not recorded as the creator of any app.`,
@@ -155,7 +177,9 @@ export function auditHtml(a: AuditReport): string {
   );
   const reasons = a.reasons.length
     ? `<ul>${a.reasons.map((r) => `<li>${escapeHtml(r)}</li>`).join('')}</ul>`
-    : `<p>Nothing depends on ${escapeHtml(name)} any more.</p>`;
+    : a.overrides.length
+      ? `<p>Relink verified everything except what these overrides state:</p><ul>${a.overrides.map((r) => `<li>${escapeHtml(r)}</li>`).join('')}</ul>`
+      : `<p>Nothing depends on ${escapeHtml(name)} any more.</p>`;
   const warnings = a.warnings.length
     ? `<h2>Warnings</h2><ul>${a.warnings.map((w) => `<li>${when(w.at)}: ${escapeHtml(w.message)}</li>`).join('')}</ul>`
     : '';
@@ -176,11 +200,11 @@ export function auditHtml(a: AuditReport): string {
 <dt>Staff member</dt><dd>${escapeHtml(name)}${a.staff.email && a.staff.email !== name ? ` (${escapeHtml(a.staff.email)})` : ''} — ${escapeHtml(a.staff.status)}</dd>
 <dt>Taking over</dt><dd>${a.target ? escapeHtml(who(a.target)) : 'Not chosen yet'}</dd>
 <dt>Date</dt><dd>${escapeHtml(day(a.generatedAt))} (${escapeHtml(a.generatedAt)})</dd>
-<dt>Progress</dt><dd>${escapeHtml(`${a.progress.moved} of ${a.progress.total} moved, ${a.progress.remaining} remaining`)}</dd>
+<dt>Progress</dt><dd>${escapeHtml(progressWords(a))}</dd>
 </dl>
 </header>
-<section class="verdict ${safe ? 'safe' : 'not-safe'}">
-<h2>Verdict: ${safe ? 'Safe to remove' : 'Not safe to remove yet'}</h2>
+<section class="verdict ${verdictClass}">
+<h2>Verdict: ${escapeHtml(VERDICT_HEADINGS[a.verdict])}</h2>
 ${reasons}
 </section>
 <section>
@@ -202,6 +226,12 @@ ${warnings}
 `;
 }
 
+/** "6 of 8 moved, 1 overridden (not verified), 1 remaining" */
+export function progressWords(a: AuditReport): string {
+  const p = a.progress;
+  return `${p.moved} of ${p.total} moved${p.overridden ? `, ${p.overridden} overridden (not verified)` : ''}, ${p.remaining} remaining`;
+}
+
 /** The activity log as CSV, with names instead of ids where Relink knows them. */
 export function activityCsv(entries: ActivityEntry[], world: Pick<WorkflowWorld, 'apps' | 'staff' | 'organisations'>, opts: CsvOptions = {}): string {
   const rows = entries.map((e) => {
@@ -209,11 +239,13 @@ export function activityCsv(entries: ActivityEntry[], world: Pick<WorkflowWorld,
     return [
       e.ts,
       e.actor,
-      e.action,
+      e.person ?? null,
+      activityActionWords(e.action),
       e.appId ? (world.apps[e.appId]?.name ?? e.appId) : null,
       e.staffId ? (s ? who({ id: s.id, name: s.name || s.email || s.id, email: s.email }) : e.staffId) : null,
       e.tenantIds?.length ? e.tenantIds.map((t) => orgName(world, t)).join('; ') : null,
-      e.detail ?? null,
+      // The window's words, codes only after them ("Xero refused the sign-in (400 invalid_grant)").
+      e.detail ? activityDetailWords(e.action, e.detail) : null,
     ];
   });
   return toCsv(ACTIVITY_CSV_COLUMNS, rows, opts);

@@ -1,5 +1,5 @@
 import type { TrackedConnection, TrackedState, TrackedView } from '../../shared/workflows.js';
-import { day, findStaff, orgName, staffName, type WorkflowWorld } from './world.js';
+import { activeDeclarations, day, findStaff, orgName, staffName, type WorkflowWorld } from './world.js';
 
 /**
  * The inferred health of a tracked third-party connection. Relink holds no token for it, so it learns of
@@ -46,7 +46,7 @@ export function trackedHealth(t: TrackedConnection, world: Pick<WorkflowWorld, '
       if (i.cause !== 'password-changed' || i.staffId !== person.id) continue;
       triggers.push({ at: i.openedAt, live: i.closedAt === null, text: `${who}'s Xero password probably changed (Relink noticed on ${day(i.openedAt)})` });
     }
-    for (const d of Object.values(world.passwordChanges)) {
+    for (const d of activeDeclarations(world)) {
       if (d.staffId !== person.id) continue;
       triggers.push({ at: d.declaredAt, live: false, text: `${who}'s Xero password change was reported on ${day(d.declaredAt)}` });
     }

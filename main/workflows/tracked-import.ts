@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import {
   TRACKED_CSV_HEADER,
@@ -31,10 +32,83 @@ export const MAX_IMPORT_ROWS = 10_000;
 
 type RawRecord = { line: number; row: number; cells: string[] } | { line: number; row: number; error: string };
 
+/** The limit in words, and the size of a file that went over it ("5.9 GB"). */
+const tooLarge = (size: number | null, max: number) =>
+  `The file is larger than ${Number.isInteger(max / 1024 ** 2) ? `${max / 1024 ** 2} MB` : sizeInWords(max)}${size === null ? '' : ` (it is ${sizeInWords(size)})`}; split it into smaller files and import each.`;
+
+function sizeInWords(bytes: number): string {
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
+  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+  if (bytes >= 1024) return `${Math.ceil(bytes / 1024)} KB`;
+  return `${bytes} bytes`;
+}
+
+function notAFile(file: string, s: fs.Stats): string | null {
+  if (s.isFile()) return null;
+  if (s.isDirectory()) return `${file} is a folder, not a CSV file.`;
+  const what = s.isFIFO() ? 'a named pipe' : s.isCharacterDevice() || s.isBlockDevice() ? 'a device' : s.isSocket() ? 'a socket' : 'not a regular file';
+  return `${file} is ${what}, not a CSV file: save the CSV as a file and import that file.`;
+}
+
+export type ImportFileRead =
+  | { ok: true; bytes: Buffer }
+  /** `usage`: the name given is not a readable file (a mistake on the command line); otherwise the file is refused. */
+  | { ok: false; usage: boolean; reason: string };
+
+/**
+ * Read the CSV file named on the command line, never more than `maxBytes` + 1 bytes of it. Checked before any
+ * byte is read: it must be a regular file (a named pipe would block for ever, /dev/zero never ends — it once
+ * grew Relink to 5.9 GB) no larger than `maxBytes`. It is opened without blocking (so a file swapped for a
+ * pipe in between cannot hang it) and checked again on the open handle, and the read stops one byte past the
+ * limit, so a file growing while it is read is refused too, not read whole.
+ */
+export async function readImportFile(file: string, maxBytes = MAX_IMPORT_BYTES): Promise<ImportFileRead> {
+  const cannot = (err: unknown): ImportFileRead => {
+    const code = (err as NodeJS.ErrnoException).code;
+    return { ok: false, usage: true, reason: code === 'ENOENT' ? `There is no file ${file}.` : `Could not read ${file}: ${(err as Error).message}` };
+  };
+  let handle: fs.promises.FileHandle;
+  try {
+    const before = await fs.promises.stat(file);
+    const wrong = notAFile(file, before);
+    if (wrong) return { ok: false, usage: true, reason: wrong };
+    if (before.size > maxBytes) return { ok: false, usage: false, reason: tooLarge(before.size, maxBytes) };
+    // O_NONBLOCK does not exist on Windows, which has no named pipes at a file path.
+    handle = await fs.promises.open(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    return cannot(err);
+  }
+  try {
+    const opened = await handle.stat();
+    const wrong = notAFile(file, opened);
+    if (wrong) return { ok: false, usage: true, reason: wrong };
+    if (opened.size > maxBytes) return { ok: false, usage: false, reason: tooLarge(opened.size, maxBytes) };
+    // Room for the size it has now plus one byte, grown if it grows, but never past one byte over the limit:
+    // filling that byte is what tells a file over the limit.
+    let buffer = Buffer.alloc(opened.size + 1);
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) {
+        const grown = Buffer.alloc(Math.min(buffer.length * 2, maxBytes + 1));
+        buffer.copy(grown, 0, 0, length);
+        buffer = grown;
+      }
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) return { ok: true, bytes: buffer.subarray(0, length) };
+      length += bytesRead;
+      if (length > maxBytes) return { ok: false, usage: false, reason: tooLarge(null, maxBytes) };
+    }
+  } catch (err) {
+    return cannot(err);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
 /** Decode a file's bytes, refusing anything that is not UTF-8 text (Excel's "CSV (Comma delimited)" is not). */
 export function decodeCsvBytes(bytes: Uint8Array): { ok: true; text: string } | { ok: false; reason: string } {
   if (bytes.byteLength > MAX_IMPORT_BYTES) {
-    return { ok: false, reason: `The file is larger than ${MAX_IMPORT_BYTES / 1024 / 1024} MB; split it into smaller files and import each.` };
+    return { ok: false, reason: tooLarge(null, MAX_IMPORT_BYTES) };
   }
   try {
     return { ok: true, text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };

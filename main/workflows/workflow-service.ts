@@ -4,6 +4,7 @@ import type { ActivityEntry, App, StaffMember } from '../../shared/domain.js';
 import {
   auditReportSchema,
   offboardingMoveResultSchema,
+  passwordChangePreviewSchema,
   planStepResultSchema,
   reconnectPlanSchema,
   reconnectRunViewSchema,
@@ -16,6 +17,8 @@ import {
   type Offboarding,
   type OffboardingMove,
   type OffboardingMoveResult,
+  type PasswordChange,
+  type PasswordChangePreview,
   type PlanStepResult,
   type ReconnectPlan,
   type ReconnectRun,
@@ -30,9 +33,9 @@ import type { ActivityLog } from '../store/activity-log.js';
 import type { MetadataStore } from '../store/metadata-store.js';
 import type { MetadataDocument } from '../store/schema.js';
 import type { CsvOptions } from './csv.js';
-import { auditStaff, remainingOrgs } from './offboarding-audit.js';
+import { appResolution, auditStaff, remainingOrgs } from './offboarding-audit.js';
 import { createRun, nextItem, recordConsent, recordFailure, requeueItem, runView, setRunState, skipItem } from './plan-run.js';
-import { planReconnect } from './reconnect-plan.js';
+import { declaredBreak, planReconnect, previewPasswordChange } from './reconnect-plan.js';
 import { activityCsv, activityRange, auditCsv, auditHtml } from './reports.js';
 import { trackedView } from './tracked-health.js';
 import { previewTrackedCsv, trackedCsv } from './tracked-import.js';
@@ -62,6 +65,8 @@ export interface WorkflowHost {
   activity: ActivityLog;
   clock: Clock;
   actor: 'advisor' | 'cli';
+  /** Who is using Relink, in words ("Alex Reid (alex)"): recorded with everything they do. */
+  person(): string;
   status(): StatusSnapshot;
   /** One consent; `expectTenantIds` are reported still missing (with why) if Xero does not list them afterwards. */
   connect(appId: string, options: WorkflowConnectOptions & { expectStaffId?: string; expectTenantIds?: string[] }): Promise<ConnectReport>;
@@ -79,6 +84,15 @@ const sentence = (s: string) => (s ? s[0]!.toUpperCase() + s.slice(1) : s);
 function serviceCode(err: unknown): ServiceErrorCode | null {
   const e = err as { name?: string; code?: string } | null;
   return e && e.name === 'ServiceError' && typeof e.code === 'string' ? (e.code as ServiceErrorCode) : null;
+}
+
+/** An activity export's range and, optionally, the same filters as the window's Activity view. */
+export interface ActivityExportRange {
+  from: string;
+  to: string;
+  action?: string;
+  staffId?: string;
+  appId?: string;
 }
 
 export class FirmWorkflows {
@@ -147,9 +161,20 @@ export class FirmWorkflows {
     return app;
   }
 
-  async #log(action: string, fields: Omit<ActivityEntry, 'ts' | 'actor' | 'action'>): Promise<void> {
+  /** Who is acting, as records store it. */
+  #who(): { by: 'advisor' | 'cli'; person: string } {
+    return { by: this.host.actor, person: this.host.person() };
+  }
+
+  async #log(action: string, fields: Omit<ActivityEntry, 'ts' | 'actor' | 'action' | 'person'>): Promise<void> {
     try {
-      await this.host.activity.append({ actor: this.host.actor, action, ...fields, ...(fields.detail ? { detail: clip(fields.detail) } : {}) });
+      await this.host.activity.append({
+        actor: this.host.actor,
+        person: this.host.person(),
+        action,
+        ...fields,
+        ...(fields.detail ? { detail: clip(fields.detail) } : {}),
+      });
     } catch {
       // The activity log is a record, not a dependency: failing to append never stops a workflow.
     }
@@ -157,10 +182,17 @@ export class FirmWorkflows {
 
   // ── bulk reconnect ───────────────────────────────────────────────────────────────────────────────
 
+  /** What declaring a password change would do (nothing is recorded): shown before the advisor confirms. */
+  previewPasswordChange(staffRef: string): PasswordChangePreview {
+    const s = this.staff(staffRef);
+    return passwordChangePreviewSchema.parse(previewPasswordChange(this.world(), s.id));
+  }
+
   /** "Jane changed her Xero password": recorded (and logged); returns the plan for her connections. */
   async declarePasswordChanged(staffRef: string): Promise<ReconnectPlan> {
     const s = this.staff(staffRef);
-    const declaration = { id: randomUUID(), staffId: s.id, declaredAt: this.#now(), declaredBy: this.host.actor };
+    const who = this.#who();
+    const declaration: PasswordChange = { id: randomUUID(), staffId: s.id, declaredAt: this.#now(), declaredBy: who.by, person: who.person };
     await this.host.store.update((d) => {
       d.passwordChanges[declaration.id] = { ...declaration };
     }, { durable: true });
@@ -170,6 +202,32 @@ export class FirmWorkflows {
       detail: `${staffName(this.#doc(), s.id)}'s Xero password change was reported: ${plural(plan.totals.consents, 'consent')} for ${plural(plan.totals.organisations, 'organisation')}, ${plural(plan.totals.tracked, 'third-party app')} to reconnect.`,
     });
     return plan;
+  }
+
+  /**
+   * Takes back "Jane changed her Xero password" (it was a mistake, or she did not): every declaration for her still
+   * in force is marked withdrawn (kept, for the record) and logged. Her connections are judged on what Xero
+   * says again. A plan already started stays: it shows what is still queued, and can be stopped.
+   */
+  async withdrawPasswordChange(staffRef: string): Promise<ReconnectPlan> {
+    const s = this.staff(staffRef);
+    const doc = this.#doc();
+    const open = Object.values(doc.passwordChanges).filter((d) => d.staffId === s.id && !d.withdrawnAt).map((d) => d.id);
+    if (open.length === 0) throw this.host.error('usage', `No password change is recorded for ${staffName(doc, s.id)}, so there is nothing to withdraw.`);
+    const still = Object.values(doc.grants).filter((g) => g.staffId === s.id && declaredBreak(g, doc) !== null).length;
+    const who = this.#who();
+    const at = this.#now();
+    await this.host.store.update((d) => {
+      for (const id of open) {
+        const x = d.passwordChanges[id];
+        if (x && !x.withdrawnAt) d.passwordChanges[id] = { ...x, withdrawnAt: at, withdrawnBy: who.by, withdrawnPerson: who.person };
+      }
+    }, { durable: true });
+    await this.#log('password-change-withdrawn', {
+      staffId: s.id,
+      detail: `The report that ${staffName(this.#doc(), s.id)} changed their Xero password was withdrawn${still ? `: ${plural(still, 'sign-in')} no longer treated as needing a reconnect` : ''}.`,
+    });
+    return this.planReconnect({ staff: s.id });
   }
 
   planReconnect(filter: { staff?: string } = {}): ReconnectPlan {
@@ -190,7 +248,7 @@ export class FirmWorkflows {
       throw this.host.error('usage', `Nothing needs reconnecting${staffId ? ` for ${staffName(this.#doc(), staffId)}` : ''}: every connection Relink knows of is working.`);
     }
     const now = this.#now();
-    const run = createRun(plan, { id: randomUUID(), now, actor: this.host.actor, staffId });
+    const run = createRun(plan, { id: randomUUID(), now, actor: this.host.actor, person: this.host.person(), staffId });
     const cutoff = this.host.clock.now() - KEEP_FINISHED_RUNS_MS;
     const stale = Object.values(this.#doc().reconnectRuns)
       .filter((r) => (r.state === 'complete' || r.state === 'cancelled') && Date.parse(r.stateSince) < cutoff)
@@ -318,6 +376,17 @@ export class FirmWorkflows {
     return this.#changeRunState(runId, 'cancelled', 'reconnect-plan-cancelled');
   }
 
+  /** Undoes "Stop this plan": the stopped plan carries on where it was (unless a newer one for the same scope is open). */
+  async reopenReconnectRun(runId: string): Promise<ReconnectRunView> {
+    const run = this.#storedRun(runId);
+    if (run.state !== 'cancelled') throw this.host.error('usage', `This plan is ${run.state}, not stopped: there is nothing to reopen.`);
+    const newer = Object.values(this.#doc().reconnectRuns).find((r) => r.id !== run.id && r.staffId === run.staffId && (r.state === 'running' || r.state === 'paused'));
+    if (newer) throw this.host.error('usage', 'A newer plan for the same people is open: carry on with that one instead.');
+    await this.#saveRun(setRunState(run, 'running', this.#now()));
+    await this.#log('reconnect-plan-reopened', { ...(run.staffId ? { staffId: run.staffId } : {}), detail: 'The stopped plan was reopened.' });
+    return this.reconnectRun(runId);
+  }
+
   async #changeRunState(runId: string, state: 'running' | 'paused' | 'cancelled', action: string): Promise<ReconnectRunView> {
     const run = this.#storedRun(runId);
     if (run.state === 'cancelled' || (run.state === 'complete' && state !== 'cancelled')) {
@@ -442,7 +511,7 @@ export class FirmWorkflows {
     const t = this.#doc().tracked[id];
     if (!t) throw this.host.error('not-found', `No tracked connection ${id}.`);
     const staffId = findStaff(this.#doc().staff, t.authorisedBy)?.id ?? null;
-    const event = { at: this.#now(), action: 'reconnected' as const, by: this.host.actor, fromStaffId: staffId, toStaffId: staffId };
+    const event = { at: this.#now(), action: 'reconnected' as const, ...this.#who(), fromStaffId: staffId, toStaffId: staffId };
     await this.host.store.update((d) => {
       const x = d.tracked[id];
       if (x) d.tracked[id] = { ...x, confirmedAt: event.at, confirmedBy: event.by, history: [...x.history, event].slice(-200) };
@@ -459,7 +528,7 @@ export class FirmWorkflows {
     if (to.status !== 'active') throw this.host.error('usage', `${staffName(this.#doc(), to.id)} is marked as ${to.status}: choose an active advisor.`);
     const from = findStaff(this.#doc().staff, t.authorisedBy)?.id ?? null;
     if (from === to.id) throw this.host.error('usage', `${t.app} is already authorised by ${staffName(this.#doc(), to.id)}.`);
-    const event = { at: this.#now(), action: 'moved' as const, by: this.host.actor, fromStaffId: from, toStaffId: to.id };
+    const event = { at: this.#now(), action: 'moved' as const, ...this.#who(), fromStaffId: from, toStaffId: to.id };
     await this.host.store.update((d) => {
       const x = d.tracked[id];
       if (x) d.tracked[id] = { ...x, authorisedBy: to.id, confirmedAt: event.at, confirmedBy: event.by, history: [...x.history, event].slice(-200) };
@@ -518,7 +587,7 @@ export class FirmWorkflows {
       const known: Offboarding = d.offboardings[staffId] ?? { staffId, startedAt: now, targetStaffId: null, moves: [], warnings: [] };
       d.offboardings[staffId] = {
         ...known,
-        moves: [...known.moves, ...(change.moves ?? []).map((m) => ({ ...m }))].slice(-20_000),
+        moves: [...known.moves, ...(change.moves ?? []).map((m) => structuredClone(m))].slice(-20_000),
         warnings: change.warning ? [...known.warnings, structuredClone(change.warning)].slice(-500) : known.warnings,
       };
     }, { durable: true });
@@ -563,7 +632,7 @@ export class FirmWorkflows {
       const message =
         `${app.name} was approved in Xero by ${approver}, not by ${targetName}, so it was not counted as moved: sign in to ` +
         `Xero as ${targetName} and try again${report.staff.id === s.id ? ` (it was approved by ${staffName(this.#doc(), s.id)}, who is leaving)` : ''}.`;
-      await this.#recordOffboarding(s.id, { warning: { at: now, appId: app.id, tenantIds: wanted, approvedBy: { ...report.staff }, message } }, now);
+      await this.#recordOffboarding(s.id, { warning: { at: now, kind: 'wrong-person', appId: app.id, tenantIds: wanted, approvedBy: { ...report.staff }, message } }, now);
       await this.#log('offboarding-move-wrong-person', { appId: app.id, staffId: s.id, grantId: report.grantId, tenantIds: wanted, detail: message });
       return done('wrong-person', message, report);
     }
@@ -574,7 +643,7 @@ export class FirmWorkflows {
       await this.#recordOffboarding(
         s.id,
         {
-          moves: nowMoved.map((t) => ({ at: now, kind: 'connection', appId: app.id, tenantId: t, trackedId: null, toStaffId: target.id, by: this.host.actor, how: 'reconnected', note: null })),
+          moves: nowMoved.map((t) => ({ at: now, kind: 'connection', appId: app.id, tenantId: t, trackedId: null, toStaffId: target.id, ...this.#who(), how: 'reconnected', note: null })),
         },
         now,
       );
@@ -586,43 +655,151 @@ export class FirmWorkflows {
         detail: `${app.name}: ${listNames(nowMoved.map((t) => orgName(this.#doc(), t)))} moved from ${staffName(this.#doc(), s.id)} to ${targetName}`,
       });
     }
+    // Connected although nobody asked for it: not one of the leaver's organisations for this app (a box ticked by
+    // mistake on Xero's consent page connects a new client). Flagged, with the offer to disconnect it.
+    const leaversOrgs = new Set(audit.connections.filter((c) => c.appId === app.id).map((c) => c.tenantId));
+    const unplanned = report.connected.map((o) => o.tenantId).filter((t) => !leaversOrgs.has(t));
+    const unplannedNote = unplanned.length
+      ? ` Not planned: ${targetName}'s approval also connected ${listNames(unplanned.map((t) => orgName(this.#doc(), t)), 5)} to ${app.name}, which ${staffName(this.#doc(), s.id)}'s offboarding did not ask for. If ${unplanned.length === 1 ? 'it was' : 'they were'} ticked by mistake, disconnect ${unplanned.length === 1 ? 'it' : 'them'}.`
+      : '';
+    if (unplanned.length) {
+      await this.#recordOffboarding(
+        s.id,
+        { warning: { at: now, kind: 'unplanned', appId: app.id, tenantIds: unplanned, approvedBy: { ...report.staff }, message: unplannedNote.trim() } },
+        now,
+      );
+      await this.#log('offboarding-move-unplanned', { appId: app.id, staffId: s.id, grantId: report.grantId, tenantIds: unplanned, detail: unplannedNote.trim() });
+    }
     const why = (t: string) =>
       report.stillMissing.find((m) => m.tenantId === t)?.reason ??
       `Xero did not connect it for ${targetName}: if ${targetName} has no access to that organisation in Xero, ask its admin to invite them, then try again.`;
     const message = missing.length
-      ? `${nowMoved.length ? `Moved ${listNames(nowMoved.map((t) => orgName(this.#doc(), t)))} to ${targetName}. ` : ''}Still depending on ${staffName(this.#doc(), s.id)}: ${missing.map((t) => `${orgName(this.#doc(), t)} (${why(t)})`).join('; ')}`
-      : `Moved ${app.name} for ${listNames(nowMoved.map((t) => orgName(this.#doc(), t)))} to ${targetName}.`;
-    return done(missing.length ? 'partial' : 'moved', message, report);
+      ? `${nowMoved.length ? `Moved ${listNames(nowMoved.map((t) => orgName(this.#doc(), t)))} to ${targetName}. ` : ''}Still missing, so still depending on ${staffName(this.#doc(), s.id)}: ${missing.map((t) => `${orgName(this.#doc(), t)} (${why(t)})`).join('; ')}.${unplannedNote}`
+      : `Moved ${app.name} for ${listNames(nowMoved.map((t) => orgName(this.#doc(), t)))} to ${targetName}.${unplannedNote}`;
+    return done(missing.length ? 'partial' : unplanned.length ? 'unplanned' : 'moved', message, report);
   }
 
-  /** The advisor records that an app the leaver created was transferred or recreated. */
-  async markCreatedAppMoved(staffRef: string, appRef: string, opts: { how: 'transferred' | 'recreated'; note?: string }): Promise<AuditReport> {
-    const s = this.staff(staffRef);
+  /** An app the leaver created, or one already resolved in their offboarding (it stays listed once resolved). */
+  #createdApp(s: StaffMember, appRef: string): App {
     const app = this.#app(appRef);
     const off = this.#doc().offboardings[s.id];
     if (!namesStaff(app.createdBy, s) && !off?.moves.some((m) => m.kind === 'app' && m.appId === app.id)) {
       throw this.host.error('usage', `${app.name} is not recorded as created by ${staffName(this.#doc(), s.id)}.`);
     }
-    const target = off?.targetStaffId ? this.#doc().staff[off.targetStaffId] : undefined;
+    return app;
+  }
+
+  /**
+   * The replacement for an app the leaver created: another app (not theirs) the firm added to Relink. Nothing is
+   * taken on trust: the audit counts the app as moved once every organisation it reaches (now, or when the
+   * replacement was chosen) is reached through the replacement by someone else's working sign-in.
+   */
+  async useReplacementApp(staffRef: string, appRef: string, replacementRef: string): Promise<AuditReport> {
+    const s = this.staff(staffRef);
+    const app = this.#createdApp(s, appRef);
+    const replacement = this.#app(replacementRef);
+    const doc = this.#doc();
+    if (replacement.id === app.id) throw this.host.error('usage', `Choose a different app to replace ${app.name}.`);
+    if (namesStaff(replacement.createdBy, s)) {
+      throw this.host.error('usage', `${replacement.name} is also recorded as created by ${staffName(doc, s.id)}: deleting their Xero user deletes it too. Choose an app created under a firm login.`);
+    }
+    const tenantIds = [...new Set(Object.values(doc.connections).filter((c) => c.appId === app.id && c.present).map((c) => c.tenantId))];
     const now = this.#now();
-    const note = opts.note?.trim() ? opts.note.trim().slice(0, 2000) : null;
     await this.#recordOffboarding(
       s.id,
-      { moves: [{ at: now, kind: 'app', appId: app.id, tenantId: null, trackedId: null, toStaffId: target?.id ?? null, by: this.host.actor, how: opts.how, note }] },
+      {
+        moves: [
+          { at: now, kind: 'app', appId: app.id, tenantId: null, trackedId: null, toStaffId: null, ...this.#who(), how: 'recreated', note: null, replacementAppId: replacement.id, tenantIds },
+        ],
+      },
       now,
     );
-    if (opts.how === 'transferred' && target) {
-      // Its creator is now the advisor who took it over: their own audit will list it.
-      const createdBy = target.email || target.id;
-      await this.host.store.update((d) => {
-        const a = d.apps[app.id];
-        if (a) a.createdBy = createdBy;
-      }, { durable: true });
-    }
-    await this.#log('offboarding-app-moved', {
+    const audit = this.auditStaff(s.id);
+    const entry = audit.appsCreated.find((a) => a.appId === app.id);
+    const missing = entry?.replacement?.organisations.filter((o) => !o.reached) ?? [];
+    await this.#log('offboarding-app-replacement-chosen', {
       appId: app.id,
       staffId: s.id,
-      detail: `${app.name} ${opts.how}${target ? ` (now ${staffName(this.#doc(), target.id)}'s)` : ''}${note ? `: ${note}` : ''}`,
+      detail: `${replacement.name} chosen to replace ${app.name}, which ${staffName(doc, s.id)} created; ${
+        missing.length ? `not yet reached through it: ${listNames(missing.map((o) => o.name), 5)}` : 'every organisation is reached through it'
+      }.`,
+    });
+    return audit;
+  }
+
+  /**
+   * The advisor's statement that Xero transferred an app the leaver created to another login. Relink cannot see
+   * Xero's developer portal, so this is an override: recorded with who said it, when and why, shown as such in the
+   * audit and its reports, and the app's creator in Relink becomes the new owner (so Apps says the same).
+   */
+  async overrideCreatedApp(staffRef: string, appRef: string, opts: { newOwner: string; reason: string }): Promise<AuditReport> {
+    const s = this.staff(staffRef);
+    const app = this.#createdApp(s, appRef);
+    const reason = opts.reason.trim().slice(0, 2000);
+    if (!reason) throw this.host.error('usage', 'Say what you checked (for example, who at Xero confirmed the transfer): the report shows it with your name.');
+    const owner = opts.newOwner.trim();
+    if (!owner) throw this.host.error('usage', 'Say which login the app belongs to now.');
+    const known = findStaff(this.#doc().staff, owner);
+    if (known?.id === s.id) throw this.host.error('usage', `The app would still be ${staffName(this.#doc(), s.id)}'s: name the login it was transferred to.`);
+    const newOwner = known ? known.email || known.id : owner;
+    const now = this.#now();
+    await this.#recordOffboarding(
+      s.id,
+      {
+        moves: [
+          {
+            at: now,
+            kind: 'app',
+            appId: app.id,
+            tenantId: null,
+            trackedId: null,
+            toStaffId: known?.id ?? null,
+            ...this.#who(),
+            how: 'transferred',
+            note: reason,
+            newOwner,
+            previousCreatedBy: app.createdBy,
+          },
+        ],
+      },
+      now,
+    );
+    await this.host.store.update((d) => {
+      const a = d.apps[app.id];
+      if (a) a.createdBy = newOwner;
+    }, { durable: true });
+    await this.#log('offboarding-app-override', {
+      appId: app.id,
+      staffId: s.id,
+      detail: `Override: ${app.name} marked transferred from ${staffName(this.#doc(), s.id)} to ${staffName(this.#doc(), newOwner)} (not verified by Relink): ${reason}`,
+    });
+    return this.auditStaff(s.id);
+  }
+
+  /** Takes back the replacement or transfer recorded for an app the leaver created; a transfer's creator is restored. */
+  async withdrawAppResolution(staffRef: string, appRef: string): Promise<AuditReport> {
+    const s = this.staff(staffRef);
+    const app = this.#createdApp(s, appRef);
+    const off = this.#doc().offboardings[s.id];
+    const current = appResolution(off, app.id);
+    if (!current) throw this.host.error('usage', `Nothing is recorded for ${app.name} to withdraw.`);
+    const now = this.#now();
+    await this.#recordOffboarding(
+      s.id,
+      { moves: [{ at: now, kind: 'app', appId: app.id, tenantId: null, trackedId: null, toStaffId: null, ...this.#who(), how: 'withdrawn', note: null }] },
+      now,
+    );
+    if (current.how === 'transferred' && current.previousCreatedBy !== undefined) {
+      const restore = current.previousCreatedBy;
+      await this.host.store.update((d) => {
+        const a = d.apps[app.id];
+        if (a && a.createdBy === current.newOwner) a.createdBy = restore;
+      }, { durable: true });
+    }
+    await this.#log('offboarding-app-withdrawn', {
+      appId: app.id,
+      staffId: s.id,
+      detail: `${current.how === 'recreated' ? 'The replacement chosen' : 'The transfer recorded'} for ${app.name} was withdrawn: it depends on ${staffName(this.#doc(), s.id)} again.`,
     });
     return this.auditStaff(s.id);
   }
@@ -638,10 +815,20 @@ export class FirmWorkflows {
   // ── activity export ──────────────────────────────────────────────────────────────────────────────
 
   /** The activity log from `from` to `to` as CSV (dates are whole UTC days, both inclusive: see activityRange). */
-  async exportActivityCsv(range: { from: string; to: string }, opts: CsvOptions = {}): Promise<string> {
+  async exportActivityCsv(range: ActivityExportRange, opts: CsvOptions = {}): Promise<string> {
+    return (await this.exportActivity(range, opts)).csv;
+  }
+
+  /**
+   * The same export with what it holds: how many entries, the first's and the last's time (so the window can name
+   * the file by the range really exported). The optional filters are the window's: what happened, who, which app.
+   */
+  async exportActivity(range: ActivityExportRange, opts: CsvOptions = {}): Promise<{ csv: string; count: number; first: string | null; last: string | null }> {
     const r = activityRange(range.from, range.to);
     if (!r.ok) throw this.host.error('usage', r.reason);
-    const entries = await this.host.activity.read({ from: r.from, to: r.to });
-    return activityCsv(entries, this.#doc(), opts);
+    const entries = (await this.host.activity.read({ from: r.from, to: r.to, ...(range.action ? { action: range.action } : {}) })).filter(
+      (e) => (!range.staffId || e.staffId === range.staffId) && (!range.appId || e.appId === range.appId),
+    );
+    return { csv: activityCsv(entries, this.#doc(), opts), count: entries.length, first: entries[0]?.ts ?? null, last: entries.at(-1)?.ts ?? null };
   }
 }

@@ -68,6 +68,20 @@ export function namesStaff(recorded: string | null, s: StaffMember): boolean {
   return r === s.id.toLowerCase() || (s.email !== '' && r === s.email.toLowerCase());
 }
 
+/** Declared password changes still in force (not withdrawn). */
+export function activeDeclarations(world: Pick<WorkflowWorld, 'passwordChanges'>): PasswordChange[] {
+  return Object.values(world.passwordChanges).filter((d) => !d.withdrawnAt);
+}
+
+/**
+ * Who did something, for sentences: the recorded person ("Alex Reid (alex)"), or, for records made before
+ * people were recorded, the host it came from.
+ */
+export function actorWords(by: 'advisor' | 'cli', person: string | undefined | null): string {
+  if (person) return by === 'cli' ? `${person}, with the relink command` : person;
+  return by === 'cli' ? 'someone using the relink command' : 'an advisor';
+}
+
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }

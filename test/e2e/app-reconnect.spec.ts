@@ -236,3 +236,43 @@ test(`an app disconnected in one organisation: the detail says so; a Reconnect w
   await expect(detail, 'the organisation detail shows one working connection').toContainText('1 app connected; all working.');
   await allHealthy(page, firm.orgNames);
 });
+
+test(`a Reconnect that ticks a client nobody asked for says so and offers to disconnect it, asking first${NEEDS_KEYCHAIN}`, async ({ page, browser }) => {
+  const firm = await sandboxFirm(sb, 3, { givenName: 'Jane', familyName: 'Doe' });
+  const app = await registered();
+  // The firm connected two of Jane's three organisations; the third is not a client of this app.
+  await openConnected(page, app, firm.userId, firm.tenantIds.slice(0, 2));
+  const [, org, stranger] = firm.orgNames as [string, string, string];
+
+  await sb.control('DELETE', `/sandbox/orgs/${firm.tenantIds[1]}/apps/${app.clientId}`);
+  await checkNow(page);
+  const grid = await openOrganisations(page);
+  await appCell(grid, org).click();
+  const detail = page.getByRole('region', { name: org });
+
+  // Jane ticks the organisation asked for, and by mistake one more.
+  const { authorizeUrl } = await pressReconnect(page, detail.getByRole('button', { name: `Reconnect ${APP} for ${org}` }));
+  await approve(browser, authorizeUrl, firm.email, [org, stranger]);
+  const result = report(page, 'Connected, and 1 organisation more than you set out to connect.');
+  await expect(result, 'never a plain "Done"').toBeVisible();
+  await expect(result).toContainText(new RegExp(`Back again: .*${org}`));
+  await expect(result).toContainText(`Not what you set out to connect${stranger}: ticked on Xero's page, so ${APP} now reaches it too.`);
+  await page.screenshot({ path: screenshotPath('app-reconnect-unintended-light') });
+
+  // Disconnecting cannot be undone: the dialog says so, and Cancel changes nothing.
+  await result.getByRole('button', { name: `Disconnect ${stranger} from ${APP}…` }).click();
+  const dialog = page.getByRole('dialog', { name: `Disconnect ${stranger} from ${APP}?` });
+  await expect(dialog).toContainText('This cannot be undone.');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toBeHidden();
+  let xero = await sb.control('GET', '/sandbox/state');
+  expect(xero.connections.filter((c: any) => c.tenantId === firm.tenantIds[2] && c.clientId === app.clientId)).toHaveLength(1);
+
+  await result.getByRole('button', { name: `Disconnect ${stranger} from ${APP}…` }).click();
+  await dialog.getByRole('button', { name: `Disconnect ${stranger}` }).click();
+  await expect(dialog).toBeHidden();
+  xero = await sb.control('GET', '/sandbox/state');
+  expect(xero.connections.filter((c: any) => c.tenantId === firm.tenantIds[2] && c.clientId === app.clientId)).toHaveLength(0);
+  await allHealthy(page, firm.orgNames.slice(0, 2));
+  await expect(grid.getByRole('row', { name: stranger, exact: true })).toHaveCount(0);
+});

@@ -160,7 +160,7 @@ test(`offboarding: the audit lists grants, the app they created and third-party 
   const tracked = page.getByRole('region', { name: 'Third-party apps they authorised' });
   await expect(tracked.getByRole('row')).toHaveCount(4);
   const audit0 = await apiCall<AuditReport>(page, run.key, 'audit.get', { staffId: tom.userId });
-  expect(audit0.progress).toEqual({ total: 8, moved: 0, remaining: 8 });
+  expect(audit0.progress).toEqual({ total: 8, moved: 0, overridden: 0, remaining: 8 });
   await expect(verdict.getByRole('list', { name: 'What still depends on them' }).getByRole('listitem')).toHaveCount(audit0.reasons.length);
 
   // Who takes over.
@@ -190,9 +190,24 @@ test(`offboarding: the audit lists grants, the app they created and third-party 
   await expect(payrollRow).toContainText('1 of 1', { timeout: 15_000 });
   for (const o of ORGS) await expect(orgs.getByRole('row', { name: new RegExp(o) }).first()).toContainText('Moved to Ben Adviser');
 
-  // The app Tom created, and the third-party apps.
-  await created.getByRole('button', { name: 'Mark transferred: Payroll Bridge' }).click();
-  await expect(created).toContainText('Transferred');
+  // The app Tom created. Relink cannot see Xero's developer portal, so "it was transferred" is the advisor's
+  // word: asked for in a dialog that says so, recorded as a named override with what they checked, and never
+  // counted as verified (issue 10, items 1 and 7).
+  await created.getByRole('button', { name: 'Record a transfer (override): Payroll Bridge' }).click();
+  const overrideDialog = page.getByRole('dialog', { name: 'Record that Payroll Bridge was transferred?' });
+  await expect(overrideDialog).toContainText('on your word');
+  // Nothing can be recorded without an owner and what was checked: the button says so.
+  const record = overrideDialog.getByRole('button', { name: 'Record the override' });
+  await expect(record).toHaveAttribute('aria-disabled', 'true');
+  await expect(record).toHaveAccessibleDescription('Say who owns the app now and what you checked.');
+  await overrideDialog.getByLabel('Whose login it belongs to now').selectOption({ label: 'Ben Adviser' });
+  await overrideDialog.getByLabel('What you checked').fill('Xero support moved it to the firm login (case 4411)');
+  await overrideDialog.getByRole('button', { name: 'Record the override' }).click();
+  await expect(overrideDialog).toBeHidden();
+  await expect(created).toContainText('Overridden (not verified)');
+  await expect(created).toContainText('Xero support moved it to the firm login (case 4411)');
+
+  // The third-party apps.
   for (const [app, org] of [
     ['Gusto', 'Kowhai Landscaping'],
     ['Dext', 'Bluegum Physiotherapy'],
@@ -202,9 +217,13 @@ test(`offboarding: the audit lists grants, the app they created and third-party 
     await expect(tracked.getByRole('row', { name: new RegExp(app) })).toContainText('Moved to Ben Adviser');
   }
 
-  await expect(verdict).toContainText('Safe to remove');
-  await expect(verdict).toContainText('8 of 8 dependencies moved');
-  expect((await apiCall<AuditReport>(page, run.key, 'audit.get', { staffId: tom.userId })).verdict).toBe('safe-to-remove');
+  // Everything Relink can verify has moved; the app rests on the override, and the verdict says exactly that.
+  await expect(verdict).toContainText("Safe to remove only on an advisor's word");
+  await expect(verdict).toContainText('7 of 8 things that depend on them moved, 1 overridden (not verified), 0 remaining.');
+  await expect(verdict.getByRole('list', { name: "Resolved on an advisor's word, not verified" })).toContainText('Payroll Bridge');
+  const finalAudit = await apiCall<AuditReport>(page, run.key, 'audit.get', { staffId: tom.userId });
+  expect(finalAudit.verdict).toBe('safe-by-override');
+  expect(finalAudit.progress).toEqual({ total: 8, moved: 7, overridden: 1, remaining: 0 });
   await page.screenshot({ path: screenshotPath('workflows-offboarding'), fullPage: true });
   await expectAccessible(page, 'the offboarding audit');
 
@@ -224,12 +243,14 @@ test(`offboarding: the audit lists grants, the app they created and third-party 
       ['tracked', 'Shopify'],
     ].sort(),
   );
-  expect(body.every((r) => r[0] === FIRM && r[2] === 'Tom Walsh' && r[4] === 'safe-to-remove' && r[9] === 'moved')).toBe(true);
+  expect(body.every((r) => r[0] === FIRM && r[2] === 'Tom Walsh' && r[4] === 'safe-by-override')).toBe(true);
+  expect(body.filter((r) => r[9] !== 'moved').map((r) => [r[5], r[9]])).toEqual([['app-created', 'overridden']]);
+  expect(body.find((r) => r[5] === 'app-created')![13]).toMatch(/^OVERRIDE, not verified by Relink: .+ marked it transferred to Ben Adviser .*case 4411/);
 
   // ── the report page → PDF (Chromium's PDF printing) → text ──
   await page.getByRole('link', { name: 'Report for filing (PDF)' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Offboarding report: Tom Walsh' })).toBeVisible();
-  await expect(page.getByRole('heading', { name: 'Verdict: Safe to remove' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: "Verdict: Safe to remove only on an advisor's word" })).toBeVisible();
   await page.screenshot({ path: screenshotPath('workflows-report'), fullPage: true });
   await expectAccessible(page, 'the report page');
   // Kept with the screenshots as the filed document's artifact.
@@ -238,7 +259,7 @@ test(`offboarding: the audit lists grants, the app they created and third-party 
   // Reading order, with line breaks inside table cells folded to spaces ("Kowhai\nLandscaping").
   const raw = execFileSync('pdftotext', [pdfFile, '-'], { encoding: 'utf8' });
   const text = raw.replace(/\s+/g, ' ');
-  for (const s of [FIRM, 'Tom Walsh', 'Ben Adviser', 'Verdict: Safe to remove', ...ORGS, 'Practice Sync', 'Payroll Bridge', 'Gusto', 'Dext', 'Shopify', 'Transferred']) {
+  for (const s of [FIRM, 'Tom Walsh', 'Ben Adviser', "Verdict: Safe to remove only on an advisor's word", ...ORGS, 'Practice Sync', 'Payroll Bridge', 'Gusto', 'Dext', 'Shopify', 'case 4411']) {
     expect(text, `the PDF mentions ${s}`).toContain(s);
   }
   // The window around the report is not printed.
@@ -246,7 +267,15 @@ test(`offboarding: the audit lists grants, the app they created and third-party 
 
   // ── declaring a password change from Staff leads to that person's plan ──
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Staff' }).click();
+  // Asked first, with what it would do; nothing is recorded until confirmed (issue 10, item 7).
   await page.getByRole('button', { name: 'Password changed: Ben Adviser changed their Xero password' }).click();
+  const declare = page.getByRole('dialog', { name: 'Record that Ben Adviser changed their Xero password?' });
+  await expect(declare).toContainText('work right now');
+  await declare.getByRole('button', { name: 'Cancel' }).click();
+  await expect(declare).toBeHidden();
+  expect((await apiCall<{ triggers: Array<{ kind: string }> }>(page, run.key, 'plan.get', { staffId: ben.userId })).triggers.map((t) => t.kind)).not.toContain('declared');
+  await page.getByRole('button', { name: 'Password changed: Ben Adviser changed their Xero password' }).click();
+  await declare.getByRole('button', { name: 'Record the password change' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Reconnect everything Ben Adviser authorised' })).toBeVisible();
   const benPlan = await apiCall<{ consents: unknown[]; totals: { organisations: number } }>(page, run.key, 'plan.get', { staffId: ben.userId });
   expect(benPlan.consents.length).toBeGreaterThan(0);
@@ -261,7 +290,11 @@ test(`offboarding: the audit lists grants, the app they created and third-party 
   await page.getByLabel('Until').fill(ymd);
   const activity = await download(page, () => page.getByRole('button', { name: 'Export CSV' }).click());
   const activityRows = parse(activity.text, { bom: true }) as string[][];
-  expect(activityRows[0]).toEqual(['time', 'actor', 'action', 'app', 'staff', 'organisations', 'detail']);
+  // Every record names who did it (issue 10, item 6): the computer's user for what an advisor did here.
+  expect(activityRows[0]).toEqual(['time', 'actor', 'person', 'action', 'app', 'staff', 'organisations', 'detail']);
   expect(activityRows.length).toBeGreaterThan(3);
-  expect(activityRows.some((r) => r[2] === 'tracked-moved' || /moved/i.test(r[2] ?? ''))).toBe(true);
+  const moved = activityRows.filter((r) => r[3] === 'Third-party app moved');
+  expect(moved.length).toBe(3);
+  expect(moved.every((r) => r[1] === 'advisor' && (r[2] ?? '').length > 0)).toBe(true);
+  expect(activityRows.some((r) => r[3] === "Offboarding: app marked moved on an advisor's word" && /case 4411/.test(r[7] ?? ''))).toBe(true);
 });

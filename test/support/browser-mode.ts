@@ -111,7 +111,19 @@ export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
  * Starts `tsx main/browser-mode/start.ts --no-open --port 0 --browser none` on `profile` (a new one if not
  * given) and waits for its address line.
  */
-export async function startBrowserMode(opts: { demo?: boolean; profile?: E2eProfile; timeoutMs?: number; nodeArgs?: string[] } = {}): Promise<BrowserMode> {
+/**
+ * The environment of a computer without a keychain: no D-Bus session bus to find a Secret Service on (nor a
+ * display to start one from, nor a runtime folder holding a bus socket), as on a fresh Debian install.
+ */
+export function noKeychainEnv(): NodeJS.ProcessEnv {
+  const env = childEnv({ XDG_RUNTIME_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'relink-no-bus-')) });
+  for (const name of ['DBUS_SESSION_BUS_ADDRESS', 'DISPLAY', 'WAYLAND_DISPLAY', 'GNOME_KEYRING_CONTROL']) delete env[name];
+  return env;
+}
+
+export async function startBrowserMode(
+  opts: { demo?: boolean; profile?: E2eProfile; timeoutMs?: number; nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {},
+): Promise<BrowserMode> {
   if (!RENDERER_BUILT) throw new Error('dist/renderer is not built: run `npm run build:renderer` first (npm test does).');
   const profile = opts.profile ?? newProfile();
   const child = spawn(
@@ -132,7 +144,7 @@ export async function startBrowserMode(opts: { demo?: boolean; profile?: E2eProf
       profile.keychainService,
       ...(opts.demo ? ['--demo'] : []),
     ],
-    { cwd: ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: ROOT, env: opts.env ?? childEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   running.add(child);
   let out = '';

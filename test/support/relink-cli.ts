@@ -151,7 +151,11 @@ export class Profile {
   /** Everything every process of this profile printed, stdout and stderr, in order of completion. */
   readonly transcript: string[] = [];
 
-  constructor(label = 'cli') {
+  /** `env`: added to every process of this profile (a private keyring's bus, say). */
+  constructor(
+    label = 'cli',
+    private readonly env: Record<string, string> = {},
+  ) {
     this.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `relink-${label}-`));
     this.keychainService = `relink-test-${label}-${process.pid}-${randomBytes(4).toString('hex')}`;
   }
@@ -161,7 +165,7 @@ export class Profile {
   }
 
   spawn(args: string[], opts: SpawnOptions = {}): CliProcess {
-    const p = spawnCli(this.argv(args, opts.noGlobals), opts);
+    const p = spawnCli(this.argv(args, opts.noGlobals), { ...opts, env: { ...this.env, ...opts.env } });
     void p.exited.then((r) => this.transcript.push(r.stdout, r.stderr));
     return p;
   }

@@ -1,3 +1,4 @@
+// Over 500 lines because it is one table of fixed sentences, one per situation, and the rules that pick them.
 import type { Cause, Confidence, Explanation, FixAction } from '../../../shared/domain.js';
 
 /**
@@ -165,6 +166,10 @@ const RECONNECT_WHY =
   'someone disconnected the app in Xero, it went unused for 60 days, or another copy of the same connection renewed it ' +
   'and this copy was left holding an old key.';
 
+/** Said first about every `oauth_problem=…` code: none of them can come from Xero's sign-in today. */
+const OAUTH1 =
+  "This message comes from OAuth 1.0a, the sign-in method Xero used before OAuth 2.0 and has since retired, so it was produced by an app (or copied from a log) still on that old method.";
+
 const W = {
   keychain: w(
     'keychain-unavailable',
@@ -182,6 +187,14 @@ const W = {
     "Every sign-in to Xero carries a time stamp. When a computer's clock is a few minutes fast or slow, those stamps look as if they come from the future or the past, and Xero or the app turns them down even though nothing else is wrong.",
     "Set the computer's date, time and time zone to update automatically in its Date & Time settings, then try again. No reconnection is needed.",
   ),
+  legacyTimestamp: w(
+    'clock-skew',
+    'likely',
+    'check-clock',
+    'The clock that stamped the request is out of step with Xero',
+    `${OAUTH1} Every request under it carried a time stamp, and Xero refused this one because the stamp was more than 5 minutes away from Xero's own time. The stamp is made by whichever computer signs the request: for an app that runs online that is the app vendor's server, not this computer.`,
+    "If the app runs on this computer, set the computer's date and time to update automatically. If it runs online, send this message to the app's support: their server's clock needs correcting. Nothing needs reconnecting.",
+  ),
   connectionLimit: w(
     null,
     'confirmed',
@@ -191,19 +204,19 @@ const W = {
     "Disconnect the app from organisations that no longer need it, or ask whoever manages the app in Xero's developer portal to move it to a plan with a higher cap. Then connect the organisation again.",
   ),
   legacyMismatch: w(
-    'token-replaced',
+    null,
     'likely',
     'reconnect',
-    'Two copies of the connection got out of step',
-    "Each time an app renews its access, Xero hands it a new key and expects that newest key next time. Here the app offered a key Xero had already replaced — typically because two copies of the app renewed at once, or the newest key was never saved.",
-    'Reconnect once, and make sure only one copy of the app (one computer or one server) looks after this connection. Relink keeps exactly one copy of each connection for this reason.',
+    'The app lost track of its newest access key',
+    `${OAUTH1} Its advice text says the app presented an access token where Xero expected another one (the "REQUEST token" it names): the app renewed its access, did not keep the new token (or renewed twice at once from two places), and then tried to renew with the old one. In short, the app lost track of its latest token.`,
+    'Reconnect the app once to get a fresh key, and ask whoever supports it to make sure it saves each new key before using it and renews from one place only. Relink uses Xero\'s current method and keeps exactly one copy of each connection.',
   ),
   legacyRevoked: w(
     'grant-revoked',
     'likely',
     'reconnect',
     'Access to Xero was withdrawn',
-    "Xero no longer accepts this connection. That happens when someone disconnects the app inside Xero, when the person who connected it is removed from the organisation or moved to a role that can't use apps, or when the organisation is connected to the same app again from somewhere else, which replaces this connection.",
+    `${OAUTH1} Its advice text says Xero no longer accepts this connection. That happens when someone disconnects the app inside Xero, when the person who connected it is removed from the organisation or moved to a role that can't use apps, or when the organisation is connected to the same app again from somewhere else, which replaces this connection.`,
     'Reconnect, signing in with a Xero login that still has access to the organisation (an adviser or standard user). If it keeps happening, find out who else connects this app to the organisation.',
   ),
   legacyRejected: w(
@@ -211,7 +224,7 @@ const W = {
     'possible',
     'reconnect',
     'Xero turned the connection away',
-    `Xero no longer treats this connection's key as valid. ${RECONNECT_WHY}`,
+    `${OAUTH1} Xero no longer treated this connection's key as valid: someone withdrew access, the person who connected it was removed or given a narrower role, the organisation was connected again from somewhere else (which replaces this connection), or the app offered an out-of-date key.`,
     'Reconnect, signing in with a Xero login that has access to the organisation.',
   ),
   legacyExpired: w(
@@ -287,12 +300,12 @@ const W = {
     "Compare the client ID with the one in Xero's developer portal. If the app no longer exists, create it again (ideally under a login not tied to one staff member), enter its new details, and reconnect its organisations.",
   ),
   unauthorizedClient: w(
-    'credentials-rotated',
+    null,
     'possible',
     'update-app-credentials',
     'Xero refused to let this app sign in',
-    "Xero turned the app itself away, before looking at any organisation: the app's ID or secret is wrong, the app is switched off, or it isn't allowed to sign in this way.",
-    "Check the app's client ID and secret against Xero's developer portal and update them in the app's settings. Once the app is accepted again, its connections usually work without reconnecting.",
+    "Xero turned the app itself away, before looking at any organisation. Most often the return address the app gave Xero (its redirect URI) is not registered for the app in Xero's developer portal. Less often the app's client ID is wrong, the app was switched off or deleted, or it is not allowed to sign in this way.",
+    "In Xero's developer portal, open the app (My Apps → the app → Configuration) and first check that its redirect URIs include the exact address the app uses (for Relink, the local addresses listed in the app's settings). Then compare the client ID with the one the app uses. Connect again once both match.",
   ),
   codeRefused: w(
     null,
@@ -438,6 +451,14 @@ const W = {
     'The sign-in itself still works, but Xero refuses this particular organisation. Usually the app was disconnected from it in Xero, or the person who connected it was removed from the organisation or given a different role. It also happens when an organisation is deleted or its trial ends.',
     'Reconnect this organisation, signing in with someone who has access to it. If the organisation was closed on purpose, remove it from the list instead.',
   ),
+  forbiddenBare: w(
+    'app-disconnected-in-org',
+    'possible',
+    'reconnect-in-org',
+    'Xero refused access to an organisation',
+    "A 403 on its own says only that Xero refused the request, not why. From Xero's API it most often means the organisation is no longer connected to the app (the app was disconnected in Xero, or the person who connected it lost access), but it also comes from a request naming the wrong organisation, or from a role that does not allow the task.",
+    'Press Check now in Relink and look at the organisation: if it shows as disconnected, reconnect it, signing in with someone who has access. If it shows as working, the problem is in the request the app made; send the message to its support.',
+  ),
   unauthenticated: w(
     'grant-revoked',
     'possible',
@@ -514,8 +535,10 @@ const legacy = (problem: string) => (f: Features) => f.text.includes(problem);
 
 const RULES: Rule[] = [
   [has(/\b(?:keychain|keyring|secret service|libsecret|credential manager)\b.*\b(?:locked|unavailable|not available|denied|cannot|could not|failed)\b/), W.keychain],
-  [has(/timestamp_refused|not active yet|\bnbf\b|clock ?skew|issued in the future|iat.{0,20}future|timestamp is too (?:old|far)|too far in the future|\bclock\b.{0,40}\b(?:wrong|out of sync|behind|ahead|off)\b/), (f) =>
-    legacy('timestamp_refused')(f) || /not active yet/.test(f.text) ? { ...W.clock, confidence: 'confirmed' } : W.clock],
+  // timestamp_refused (OAuth 1.0a) is stamped by whoever signed the request, often a vendor's server: its own words.
+  [legacy('timestamp_refused'), W.legacyTimestamp],
+  [has(/not active yet|\bnbf\b|clock ?skew|issued in the future|iat.{0,20}future|timestamp is too (?:old|far)|too far in the future|\bclock\b.{0,40}\b(?:wrong|out of sync|behind|ahead|off)\b/), (f) =>
+    /not active yet/.test(f.text) ? { ...W.clock, confidence: 'confirmed' } : W.clock],
   [has(/connectionlimit|connection limit|maximum number of (?:tenants|organi[sz]ations|connections)|tenant limit/), W.connectionLimit],
   [has(/does not match an expected (?:request|access) token/), W.legacyMismatch],
   [(f) => (legacy('token_rejected')(f) && /revoked|not been authori[sz]ed/.test(f.text)) || /access token has not been authori[sz]ed|revoked by the user/.test(f.text), W.legacyRevoked],
@@ -557,7 +580,8 @@ const RULES: Rule[] = [
   [has(/offline for maintenance|down for maintenance|scheduled maintenance/), W.maintenance],
   [has(/organi[sz]ation (?:is )?offline/), W.orgOffline],
   [has(/insufficientpermissions|insufficient permissions|necessary permissions|(?:not|no|lack(?:s)?) (?:have )?(?:the )?(?:required )?permissions? (?:to|for)/), W.insufficientPermissions],
-  [(f) => status(403)(f), W.forbidden],
+  // Xero's own 403 names AuthenticationUnsuccessful (xero-protocol.md §5.2); a bare 403 could be anyone's refusal.
+  [(f) => status(403)(f), (f) => (/authenticationunsuccessful/.test(f.text) ? W.forbidden : W.forbiddenBare)],
   [(f) => status(401)(f) || /authenticationunsuccessful|invalid_token|invalid (?:access )?token|token (?:is )?(?:invalid|not valid)/.test(f.text), W.unauthenticated],
   [has(/<html|<!doctype|<head>|<body|<title>|captive portal|proxy (?:error|authentication)|\bnginx\b|cloudflare/), W.proxy],
   [(f) => [...f.statuses].some((s) => s >= 500), W.serverError],

@@ -1,5 +1,6 @@
 import { escapeHtml as e } from '../http/types.js';
 import type { App, Org, Role, User } from '../world.js';
+import { SANDBOX_PORTAL_PATH } from '../portal-path.js';
 
 /**
  * The sandbox's login, consent and error pages. Plain server-rendered forms with no script, so people can use
@@ -28,11 +29,15 @@ button.primary { background:var(--accent); border-color:var(--accent); color:#ff
 .error { color:var(--danger); font-weight:600; } code { font-size:13px; }
 `;
 
-function page(title: string, body: string): string {
+/**
+ * One sandbox page. `opts.tagline` replaces the header's description (the developer portal says whose
+ * stand-in it is); `opts.style` adds rules; `opts.script` is inline script allowed by its nonce alone.
+ */
+export function page(title: string, body: string, opts: { tagline?: string; style?: string; script?: { nonce: string; code: string } } = {}): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${e(title)} · Xero sandbox</title><style>${STYLE}</style></head><body>
-<header><strong>Xero sandbox</strong><span>A local stand-in for Xero, run by Relink</span></header>
-<main>${body}</main></body></html>`;
+<title>${e(title)} · Xero sandbox</title><style>${STYLE}${opts.style ?? ''}</style></head><body>
+<header><strong>Xero sandbox</strong><span>${e(opts.tagline ?? 'A local stand-in for Xero, run by Relink')}</span></header>
+<main>${body}</main>${opts.script ? `<script nonce="${e(opts.script.nonce)}">${opts.script.code}</script>` : ''}</body></html>`;
 }
 
 /** Xero shows its own error page, and does not redirect, when the client or redirect URI is wrong. */
@@ -147,6 +152,7 @@ export function homePage(origin: string, orgs: number, users: User[], apps: App[
 developer account. Point Relink at <code>${e(origin)}</code>.</p>
 <h2>${orgs} organisations, ${users.length} staff, ${apps.length} apps</h2>
 <ul>${apps.map((a) => `<li>${e(a.name)} <span class="muted">(${a.type === 'pkce' ? 'PKCE' : 'web app'}, client id <code>${e(a.clientId)}</code>)</span></li>`).join('')}</ul>
+<p>Its apps' client ids and secrets: <a href="${SANDBOX_PORTAL_PATH}">the developer portal (demo stand-in)</a>.</p>
 <p class="muted">Discovery: <code>/.well-known/openid-configuration</code>. Control API: <code>/sandbox/state</code> and
 the rest described in Relink's README.</p>`,
   );

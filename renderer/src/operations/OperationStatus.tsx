@@ -1,8 +1,11 @@
 import { useState } from 'react';
 import type { ConnectReport, Operation } from '../../../shared/api.js';
-import { cancelOperation, dismissOperation } from '../state/store.js';
+import { cancelOperation, dismissOperation, useRelink } from '../state/store.js';
 import { Icon } from '../ui/Icon.js';
 import { Busy, StatusText } from '../ui/Status.js';
+import { candidateWords, listWords, orgNames, staffLabel, takeoverCandidates } from './consent-scope.js';
+import { DisconnectButton } from './DisconnectButton.js';
+import { OrgNames } from '../ui/OrgNames.js';
 
 /**
  * Where a sign-in in the browser stands, in the advisor's words: waiting for approval (with the sign-in page
@@ -17,12 +20,7 @@ export function OperationStatus({ op, who, appName, compact = false }: { op: Ope
       {op.state === 'waiting-for-approval' && (
         <>
           <Busy text="Waiting for approval in your browser…" />
-          {!compact && (
-            <p className="hint">
-              {who ? `Sign in to Xero as ${who}` : 'Sign in to Xero'}
-              {appName ? `, tick the organisations for ${appName}` : ', tick the organisations'} and press Allow access.
-            </p>
-          )}
+          {!compact && <ConsentHint op={op} {...(who ? { who } : {})} {...(appName ? { appName } : {})} />}
           <div className="operation-actions">
             {op.authorizeUrl && (
               <a className="link-button" href={op.authorizeUrl} target="_blank" rel="noreferrer">
@@ -46,7 +44,7 @@ export function OperationStatus({ op, who, appName, compact = false }: { op: Ope
         </>
       )}
       {op.state === 'verifying' && <Busy text="Approved. Checking which organisations came back…" />}
-      {op.state === 'succeeded' && op.report && <ReportView report={op.report} />}
+      {op.state === 'succeeded' && op.report && <ReportView report={op.report} intended={op.tenantIds} />}
       {op.state === 'succeeded' && !op.report && <StatusText tone="ok" icon="check" text="Connected." />}
       {op.state === 'failed' && (
         <>
@@ -64,21 +62,56 @@ export function OperationStatus({ op, who, appName, compact = false }: { op: Ope
   );
 }
 
-function ReportView({ report }: { report: ConnectReport }) {
+/**
+ * What one consent brought back. When the sign-in was started for named organisations (`intended`), an
+ * organisation it connected for the first time that is not among them is one the advisor did not set out to
+ * connect — a wrong box ticked on Xero's page connects a new client — so it is flagged with an offer to
+ * disconnect it, and the headline never says plain "Done".
+ */
+function ReportView({ report, intended }: { report: ConnectReport; intended: string[] }) {
+  const snapshot = useRelink((s) => s.snapshot);
+  const app = snapshot?.apps.find((a) => a.id === report.appId)?.name ?? 'the app';
+  const planned = new Set(intended);
+  const unintended = planned.size > 0 ? report.connected.filter((o) => !planned.has(o.tenantId)) : [];
+  const expectedNew = report.connected.filter((o) => !unintended.includes(o));
   const back = report.reconnected.length;
-  const fresh = report.connected.length;
+  const fresh = expectedNew.length;
   const missing = report.stillMissing.length;
+  const extra = unintended.length;
   const headline =
     missing > 0
       ? `Partly done: ${countOrgs(back + fresh)} connected, ${countOrgs(missing)} still missing.`
-      : back + fresh > 0
-        ? `Done: ${countOrgs(back + fresh)} connected as ${report.staff.name || report.staff.email}.`
-        : 'Xero approved the sign-in, but no organisations were included.';
+      : extra > 0
+        ? `Connected, and ${countOrgs(extra)} more than you set out to connect.`
+        : back + fresh > 0
+          ? `Done: ${countOrgs(back + fresh)} connected as ${report.staff.name || report.staff.email}.`
+          : 'Xero approved the sign-in, but no organisations were included.';
+  const ok = missing === 0 && extra === 0 && back + fresh > 0;
   return (
     <div className="report">
-      <StatusText tone={missing > 0 ? 'warn' : back + fresh > 0 ? 'ok' : 'warn'} icon={missing > 0 ? 'alert' : 'check'} text={headline} />
-      {back > 0 && <OrgNames label="Back again" names={report.reconnected.map((o) => o.name)} />}
-      {fresh > 0 && <OrgNames label="Connected for the first time" names={report.connected.map((o) => o.name)} />}
+      <StatusText tone={ok ? 'ok' : 'warn'} icon={ok ? 'check' : 'alert'} text={headline} />
+      {back > 0 && <OrgNames label="Back again" names={report.reconnected.map((o) => o.name)} className="report-line" />}
+      {fresh > 0 && <OrgNames label="Connected for the first time" names={expectedNew.map((o) => o.name)} className="report-line" />}
+      {extra > 0 && (
+        <div className="report-missing">
+          <p className="report-label">Not what you set out to connect</p>
+          <ul className="plain-list">
+            {unintended.map((o) => {
+              const connection = snapshot?.connections.find((c) => c.appId === report.appId && c.grantId === report.grantId && c.orgId === o.tenantId);
+              return (
+                <li key={o.tenantId}>
+                  <strong>{o.name}</strong>: ticked on Xero's page, so {app} now reaches it too.{' '}
+                  {connection ? (
+                    <DisconnectButton connectionId={connection.id} organisation={o.name} appName={app} onDone={async () => undefined} />
+                  ) : (
+                    <>If that was a mistake, disconnect it in Xero ({o.name} → Settings → Connected apps).</>
+                  )}
+                </li>
+              );
+            })}
+          </ul>
+        </div>
+      )}
       {missing > 0 && (
         <div className="report-missing">
           <p className="report-label">Still missing</p>
@@ -100,32 +133,55 @@ function ReportView({ report }: { report: ConnectReport }) {
   );
 }
 
-function countOrgs(n: number): string {
-  return `${n} organisation${n === 1 ? '' : 's'}`;
+/** Most names a sentence lists before the rest go in a list of their own. */
+const NAMED_INLINE = 6;
+
+/**
+ * What to do on Xero's pages, exactly: whom to sign in as (the name and email the sign-in page lists), and
+ * which organisations to tick by name — Xero's page lists every organisation that person can reach.
+ */
+function ConsentHint({ op, who, appName }: { op: Operation; who?: string; appName?: string }) {
+  const snapshot = useRelink((s) => s.snapshot);
+  const names = orgNames(snapshot, op.tenantIds);
+  const app = appName ?? snapshot?.apps.find((a) => a.id === op.appId)?.name ?? 'the app';
+  const multi = snapshot?.apps.find((a) => a.id === op.appId)?.multiOrgConsent ?? true;
+  const person = staffLabel(snapshot, op.staffId) ?? who ?? null;
+  let signIn: string;
+  if (person) signIn = `Sign in to Xero as ${person}.`;
+  else if (names.length > 0) {
+    const candidates = takeoverCandidates(snapshot, op.tenantIds, null);
+    const them = names.length === 1 ? 'it' : 'them';
+    signIn = `Sign in to Xero as an advisor who has access to ${them}.${
+      candidates.length ? ` At Relink's last check, working connections to ${them} were signed in as ${candidateWords(candidates, names.length)}.` : ''
+    }`;
+  } else signIn = 'Sign in to Xero as the person whose access these connections should use.';
+  const choose = multi ? 'Tick' : 'Choose';
+  return (
+    <>
+      <p className="hint consent-who">{signIn}</p>
+      {names.length === 0 && <p className="hint consent-orgs">{choose} the organisations for {app} and press Allow access.</p>}
+      {names.length > 0 && names.length <= NAMED_INLINE && (
+        <p className="hint consent-orgs">
+          {names.length === 1 ? `${choose} ${names[0]}` : `Tick these ${names.length} organisations: ${listWords(names)}`} for {app} and press Allow access.
+          {' '}Leave any others on Xero's page as they are.
+        </p>
+      )}
+      {names.length > NAMED_INLINE && (
+        <div className="hint consent-orgs">
+          <p>
+            Tick these {names.length} organisations for {app} and press Allow access. Leave any others on Xero's page as they are.
+          </p>
+          <ul className="plain-list columns" aria-label="Organisations to tick">
+            {names.map((n) => (
+              <li key={n}>{n}</li>
+            ))}
+          </ul>
+        </div>
+      )}
+    </>
+  );
 }
 
-const SHOWN = 6;
-
-function OrgNames({ label, names }: { label: string; names: string[] }) {
-  if (names.length <= SHOWN) {
-    return (
-      <p className="report-line">
-        <span className="report-label">{label}: </span>
-        {names.join(', ')}
-      </p>
-    );
-  }
-  return (
-    <details className="report-line">
-      <summary>
-        <span className="report-label">{label}: </span>
-        {names.slice(0, SHOWN).join(', ')} and {names.length - SHOWN} more
-      </summary>
-      <ul className="plain-list columns">
-        {names.map((n) => (
-          <li key={n}>{n}</li>
-        ))}
-      </ul>
-    </details>
-  );
+function countOrgs(n: number): string {
+  return `${n} organisation${n === 1 ? '' : 's'}`;
 }

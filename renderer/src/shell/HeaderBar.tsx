@@ -10,7 +10,9 @@ import { KEYCHAIN_WORDS, plural } from '../ui/words.js';
 export function HeaderBar() {
   const snapshot = useSnapshot();
   const check = useRelink((s) => s.check);
-  const keychain = KEYCHAIN_WORDS[snapshot.keychain];
+  // The demo without a keychain keeps its sandbox sign-ins in memory: no keychain to call unlocked (issue 10).
+  const inMemory = useRelink((s) => s.session?.secretsInMemory ?? false);
+  const keychain = inMemory ? { tone: 'info' as const, label: 'Sign-ins in memory (demo)' } : KEYCHAIN_WORDS[snapshot.keychain];
 
   return (
     <header className="header-bar">
@@ -19,13 +21,14 @@ export function HeaderBar() {
           <StatusText tone={keychain.tone} icon={snapshot.keychain === 'available' ? 'key' : 'lock'} text={keychain.label} />
         </a>
         <span className="header-updated" title={when(snapshot.generatedAt)}>
-          Status as of {time(snapshot.generatedAt)}
+          <span className="header-updated-long">Status as of </span>
+          {time(snapshot.generatedAt)}
         </span>
       </div>
       <div className="header-actions">
         <div className="check-result" role="status" aria-live="polite">
           {check.running ? (
-            <Busy text="Checking every connection…" />
+            <Busy text={check.scoped ? 'Checking…' : 'Checking every connection…'} />
           ) : check.error ? (
             <StatusText tone="bad" icon="alert" text={check.error} />
           ) : check.summary ? (

@@ -20,6 +20,8 @@ import { getBridge } from '../api/bridge.js';
 
 export interface CheckState {
   running: boolean;
+  /** The check covers one app's or one person's sign-ins, not every connection. */
+  scoped: boolean;
   summary: PassSummaryView | null;
   error: string | null;
   /** When the last check finished (the snapshot's clock, which the demo may have moved). */
@@ -43,6 +45,19 @@ export interface RelinkState {
   announcement: { id: number; text: string } | null;
   /** Operations shown in place on the current view (by a Reconnect button), so the tray leaves them out. */
   claimed: ReadonlyMap<string, number>;
+  /**
+   * What just happened because the advisor did something ("Saved: Xero accepts Harbour Reporting again"), shown
+   * above the view until dismissed or the advisor moves to another view. Newest first.
+   */
+  notices: readonly Notice[];
+}
+
+export interface Notice {
+  id: number;
+  tone: 'ok' | 'warn' | 'bad' | 'info';
+  text: string;
+  /** When it was shown (this computer's clock), so focus that lost its place can land on a fresh one. */
+  at: number;
 }
 
 const initial: RelinkState = {
@@ -53,9 +68,10 @@ const initial: RelinkState = {
   operations: [],
   dismissed: new Set(),
   onboarding: false,
-  check: { running: false, summary: null, error: null, at: null },
+  check: { running: false, scoped: false, summary: null, error: null, at: null },
   announcement: null,
   claimed: new Map(),
+  notices: [],
 };
 
 let state: RelinkState = initial;
@@ -63,6 +79,14 @@ const listeners = new Set<() => void>();
 let bridge: RelinkBridge | null = null;
 let unsubscribers: Array<() => void> = [];
 let announcementSeq = 0;
+let noticeSeq = 0;
+
+/**
+ * How long a finished sign-in stays in the corner tray: long enough to read its result, short enough that the
+ * tray does not fill with history (the Activity view keeps that). A failure stays longer: it asks for action.
+ */
+export const TRAY_KEEPS_MS = { succeeded: 60_000, cancelled: 60_000, failed: 10 * 60_000 } as const;
+const forgetting = new Map<string, ReturnType<typeof setTimeout>>();
 
 function set(patch: Partial<RelinkState> | ((s: RelinkState) => Partial<RelinkState>)): void {
   const next = typeof patch === 'function' ? patch(state) : patch;
@@ -112,6 +136,25 @@ function upsertOperation(op: Operation): void {
     const rest = s.operations.filter((o) => o.id !== op.id);
     return { operations: [op, ...rest].sort((a, b) => b.startedAt.localeCompare(a.startedAt)) };
   });
+  if (op.finishedAt && op.state in TRAY_KEEPS_MS && !forgetting.has(op.id)) {
+    forgetting.set(op.id, setTimeout(() => dismissOperation(op.id), TRAY_KEEPS_MS[op.state as keyof typeof TRAY_KEEPS_MS]));
+  }
+}
+
+/** Shows a notice above the view (and a screen reader hears it: the notices are a live region). */
+export function notify(text: string, tone: Notice['tone'] = 'ok'): void {
+  noticeSeq += 1;
+  const notice: Notice = { id: noticeSeq, tone, text, at: Date.now() };
+  set((s) => ({ notices: [notice, ...s.notices].slice(0, 3) }));
+}
+
+export function dismissNotice(id: number): void {
+  set((s) => ({ notices: s.notices.filter((n) => n.id !== id) }));
+}
+
+/** Notices are about the view the advisor acted on; moving on clears them. */
+export function clearNotices(): void {
+  if (state.notices.length) set({ notices: [] });
 }
 
 function announce(text: string): void {
@@ -176,10 +219,27 @@ export interface ConnectTarget {
   tenantIds?: string[];
 }
 
-/** A web app's new client secret; main stores it in the keychain and checks the app's connections. */
+/**
+ * A web app's new client secret; main stores it in the keychain and checks the app's connections. When Xero
+ * accepts it the form that asked for it disappears with the problem, so the result is also a notice above the
+ * view: the advisor sees that the fix worked, not just that something vanished.
+ */
 export async function updateAppSecret(appId: string, clientSecret: string): Promise<ApiResult<PassSummaryView>> {
   const result = await request('apps.updateSecret', { appId, clientSecret });
-  if (result.ok) void refreshStatus();
+  if (result.ok) {
+    const name = state.snapshot?.apps.find((a) => a.id === appId)?.name ?? 'The app';
+    const s = result.value;
+    if (s.appRejected === 0) {
+      const all = s.refreshed === s.grants;
+      notify(
+        all
+          ? `Saved. Xero accepts ${name}'s new secret: ${s.grants === 1 ? 'its sign-in works' : `all ${s.grants.toLocaleString()} of its sign-ins work`} again.`
+          : `Saved. Xero accepts ${name}'s new secret: ${s.refreshed} of its ${s.grants.toLocaleString()} sign-ins work again${s.transient ? `; Relink retries the other ${s.transient}` : ''}.`,
+        all ? 'ok' : 'warn',
+      );
+    }
+    void refreshStatus();
+  }
   return result;
 }
 
@@ -213,11 +273,11 @@ export function claimOperation(operationId: string): () => void {
 }
 
 export async function runCheck(scope: { appId?: string; staffId?: string } = {}): Promise<ApiResult<PassSummaryView>> {
-  set((s) => ({ check: { ...s.check, running: true, error: null } }));
+  set((s) => ({ check: { ...s.check, running: true, scoped: !!(scope.appId || scope.staffId), error: null } }));
   const result = await request('check.run', scope);
   set((s) => ({
     check: result.ok
-      ? { running: false, summary: result.value, error: null, at: s.snapshot?.generatedAt ?? null }
+      ? { running: false, scoped: s.check.scoped, summary: result.value, error: null, at: s.snapshot?.generatedAt ?? null }
       : { ...s.check, running: false, error: result.error.message },
   }));
   // The status event follows a check, but ask too so the window never shows an older picture than the answer.

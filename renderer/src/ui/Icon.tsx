@@ -34,7 +34,9 @@ export type IconName =
   | 'explain'
   | 'settings'
   | 'chevron-right'
-  | 'chevron-down';
+  | 'chevron-down'
+  | 'chevron-left'
+  | 'tick';
 
 const PATHS: Record<IconName, ReactNode> = {
   check: (
@@ -165,6 +167,8 @@ const PATHS: Record<IconName, ReactNode> = {
   ),
   'chevron-right': <path d="M6 3.5L10.5 8 6 12.5" />,
   'chevron-down': <path d="M3.5 6L8 10.5 12.5 6" />,
+  'chevron-left': <path d="M10 3.5L5.5 8 10 12.5" />,
+  tick: <path d="M3.5 8.5l3 3 6-7" />,
 };
 
 /**

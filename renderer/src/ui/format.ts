@@ -1,11 +1,13 @@
 /**
- * Dates for people. Relative times are measured from the snapshot's own clock (`now`), not this computer's:
- * the demo's sandbox can move its clock 60 days ahead, and "3 days ago" must agree with what main decided.
+ * Dates for people, in one format everywhere in the window: "2 Dec 2026", with a time "2 Dec 2026, 14:05",
+ * a time alone "14:05". Built from the date's own parts rather than Intl's locale styles, so the window never
+ * mixes "Dec 2, 2026, 8:00 AM" on one view with "02/12/2026" on another, whatever locale the OS or Chromium
+ * reports. Relative times are measured from the snapshot's own clock (`now`), not this computer's: the demo's
+ * sandbox can move its clock 60 days ahead, and "3 days ago" must agree with what main decided.
  */
 
-const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
-const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'] as const;
+const relative = new Intl.RelativeTimeFormat('en-GB', { numeric: 'auto' });
 
 const UNITS: Array<[Intl.RelativeTimeFormatUnit, number]> = [
   ['year', 365 * 86_400_000],
@@ -26,12 +28,40 @@ export function ago(iso: string | null, now: string): string {
   return 'just now';
 }
 
-export function when(iso: string | null): string {
-  return iso ? absolute.format(new Date(iso)) : '';
+const two = (n: number) => String(n).padStart(2, '0');
+
+function dayOf(d: Date): string {
+  return `${d.getDate()} ${MONTHS[d.getMonth()]} ${d.getFullYear()}`;
 }
 
+/** "2 Dec 2026, 14:05" (local time). */
+export function when(iso: string | null): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return `${dayOf(d)}, ${two(d.getHours())}:${two(d.getMinutes())}`;
+}
+
+/** "2 Dec 2026" (local date). */
 export function day(iso: string | null): string {
-  return iso ? dateOnly.format(new Date(iso)) : '';
+  return iso ? dayOf(new Date(iso)) : '';
+}
+
+/** "14:05" (local time). */
+export function time(iso: string | null): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return `${two(d.getHours())}:${two(d.getMinutes())}`;
+}
+
+/** A yyyy-mm-dd date input's value as the window shows dates ("2 Dec 2026"). */
+export function inputDay(date: string): string {
+  return day(`${date}T12:00:00`);
+}
+
+/** The local yyyy-mm-dd of a time (what a date input holds, and what file names use). */
+export function isoDay(iso: string): string {
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
 }
 
 /** Local midnight of a yyyy-mm-dd date input, as the ISO time the API wants. */
@@ -44,10 +74,4 @@ export function endOfDay(date: string): string {
   const d = new Date(`${date}T00:00:00`);
   d.setDate(d.getDate() + 1);
   return d.toISOString();
-}
-
-const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
-
-export function time(iso: string | null): string {
-  return iso ? timeOnly.format(new Date(iso)) : '';
 }

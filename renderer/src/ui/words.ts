@@ -1,5 +1,8 @@
 import type { Cause, Confidence, FixAction, Health, StaffStatus } from '../../../shared/domain.js';
-import type { DependencyState, PlanItemState, RunState, TrackedState } from '../../../shared/workflows.js';
+import type { DependencyState, PlanItemState, RunState, TrackedState, Verdict } from '../../../shared/workflows.js';
+import { HEALTH_LABELS } from '../../../shared/plain-words.js';
+
+export { ACTIVITY_ACTION_WORDS, activityActionWords, activityDetailWords, failureWords } from '../../../shared/plain-words.js';
 
 /**
  * The product's words for the shared vocabulary (DESIGN.md §2 and §4), in one place so every view says the
@@ -22,63 +25,63 @@ interface HealthWords {
 
 export const HEALTH_WORDS: Record<Health, HealthWords> = {
   'app-broken': {
-    label: 'App not accepted',
+    label: HEALTH_LABELS['app-broken'],
     short: 'App rejected',
     meaning: "Xero no longer accepts this app's credentials, so none of its connections work.",
     tone: 'bad',
     rank: 0,
   },
   'needs-reconnect': {
-    label: 'Needs reconnecting',
+    label: HEALTH_LABELS['needs-reconnect'],
     short: 'Needs reconnect',
     meaning: 'The sign-in behind this connection no longer works. Someone has to approve it again in Xero.',
     tone: 'bad',
     rank: 1,
   },
   disconnected: {
-    label: 'Disconnected in organisation',
+    label: HEALTH_LABELS.disconnected,
     short: 'Disconnected',
     meaning: 'The sign-in still works, but this organisation is no longer connected to the app.',
     tone: 'bad',
     rank: 2,
   },
   forbidden: {
-    label: 'Access refused',
+    label: HEALTH_LABELS.forbidden,
     short: 'Refused',
     meaning: "Xero refuses some requests here: the person's role or the app's permissions are too narrow.",
     tone: 'bad',
     rank: 3,
   },
   expiring: {
-    label: 'Expiring soon',
+    label: HEALTH_LABELS.expiring,
     short: 'Expiring',
     meaning: 'Still working, but it ends on its own soon unless it is used or reconnected.',
     tone: 'warn',
     rank: 4,
   },
   degraded: {
-    label: 'Retrying',
+    label: HEALTH_LABELS.degraded,
     short: 'Retrying',
     meaning: 'Xero had a temporary problem. Relink is retrying; the connection still counts as working.',
     tone: 'info',
     rank: 5,
   },
   unverified: {
-    label: 'Not checked yet',
+    label: HEALTH_LABELS.unverified,
     short: 'Not checked',
     meaning: 'Relink has not been able to check this connection yet.',
     tone: 'muted',
     rank: 6,
   },
   checking: {
-    label: 'Checking',
+    label: HEALTH_LABELS.checking,
     short: 'Checking',
     meaning: 'Relink is checking this connection now.',
     tone: 'info',
     rank: 7,
   },
   healthy: {
-    label: 'Healthy',
+    label: HEALTH_LABELS.healthy,
     short: 'Healthy',
     meaning: 'Working normally.',
     tone: 'ok',
@@ -106,6 +109,7 @@ export const CAUSE_WORDS: Record<Cause, string> = {
   'provider-outage': 'Xero is having problems',
   network: 'Cannot reach Xero',
   'keychain-unavailable': 'Keychain locked or missing',
+  'key-missing': 'Key missing from the keychain',
   'grant-revoked': 'Access withdrawn',
 };
 
@@ -135,40 +139,30 @@ export const KEYCHAIN_WORDS = {
   available: { label: 'Keychain unlocked', tone: 'ok' as Tone },
   locked: { label: 'Keychain locked', tone: 'warn' as Tone },
   unavailable: { label: 'No keychain', tone: 'bad' as Tone },
+  'not-answering': { label: 'Keychain not answering', tone: 'warn' as Tone },
 };
-
-/** Activity log actions the service writes today; others are shown by turning their name into words. */
-export const ACTIVITY_ACTION_WORDS: Record<string, string> = {
-  'app-added': 'App added',
-  connected: 'Connected',
-  reconnected: 'Reconnected',
-  'grant-refused': 'Xero refused a sign-in',
-  'app-credentials-rejected': "Xero rejected an app's credentials",
-  'incident-opened': 'Problem found',
-  'incident-recovered': 'Problem resolved',
-  'metadata-recovered': "Relink's records restored from the last good copy",
-  'task-failed': 'A background task failed',
-  'assess-failed': 'A health check failed',
-  'password-change-declared': 'Password change declared',
-  'reconnect-plan-started': 'Reconnect plan started',
-  'reconnect-plan-step': 'Reconnect plan step',
-  'reconnect-plan-paused': 'Reconnect plan paused',
-  'reconnect-plan-resumed': 'Reconnect plan resumed',
-  'reconnect-plan-complete': 'Reconnect plan finished',
-  'tracked-reconnected': 'Third-party app reconnected',
-};
-
-export function activityActionWords(action: string): string {
-  const known = ACTIVITY_ACTION_WORDS[action];
-  if (known) return known;
-  const words = action.replace(/[.-]+/g, ' ').trim();
-  return words.charAt(0).toUpperCase() + words.slice(1);
-}
 
 export const ACTOR_WORDS = { engine: 'Relink', advisor: 'An advisor', cli: 'Command line' } as const;
 
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n.toLocaleString()} ${n === 1 ? one : many}`;
+}
+
+/** "1 needs attention", "3 need attention" */
+export function needAttention(n: number): string {
+  return `${n.toLocaleString()} ${n === 1 ? 'needs' : 'need'} attention`;
+}
+
+/**
+ * Health states in which a connection works today, so a forecast of how long it keeps working means something.
+ * A broken, never-checked or being-checked connection has no such forecast: Relink would be saying more than
+ * it knows.
+ */
+export const WORKING_HEALTH: ReadonlySet<Health> = new Set(['healthy', 'degraded', 'expiring']);
+
+/** "10 days left", "1 day left", "ends today" */
+export function daysLeftWords(days: number): string {
+  return days <= 0 ? 'ends today' : `${plural(days, 'day')} left`;
 }
 
 // ── firm workflows (issue 5) ────────────────────────────────────────────────────────────────────────
@@ -196,11 +190,13 @@ export const TRACKED_STATE_WORDS: Record<TrackedState, { label: string; tone: To
 export const DEPENDENCY_WORDS: Record<DependencyState, { label: string; tone: Tone }> = {
   depends: { label: 'Still depends on them', tone: 'bad' },
   moved: { label: 'Moved', tone: 'ok' },
+  overridden: { label: 'Overridden (not verified)', tone: 'warn' },
 };
 
-export const VERDICT_WORDS = {
-  'safe-to-remove': { label: 'Safe to remove', tone: 'ok' as Tone },
-  'not-safe': { label: 'Not safe yet', tone: 'bad' as Tone },
+export const VERDICT_WORDS: Record<Verdict, { label: string; tone: Tone }> = {
+  'safe-to-remove': { label: 'Safe to remove', tone: 'ok' },
+  'safe-by-override': { label: "Safe to remove only on an advisor's word", tone: 'warn' },
+  'not-safe': { label: 'Not safe yet', tone: 'bad' },
 };
 
 /** "3 approvals bring back 12 organisations" */

@@ -10,7 +10,7 @@ import { ServiceError } from '../../../main/service/relink-service.js';
  * a count of dispatched calls, and events that can be pushed raw (valid or not) to every subscriber.
  */
 
-export const SESSION: Session = { host: 'browser', version: '0.0.0-test', firstRun: true, demo: false, engineRunning: false };
+export const SESSION: Session = { host: 'browser', version: '0.0.0-test', firstRun: true, demo: false, engineRunning: false, secretsInMemory: false, keychainHelp: null };
 
 export class FakeHost implements ApiHost {
   readonly calls: Array<{ channel: unknown; args: unknown }> = [];

@@ -1,8 +1,10 @@
+import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useSandbox } from '../../support/use-sandbox.js';
 import {
   NEEDS_KEYCHAIN,
   Profile,
+  ROOT,
   addAppArgs,
   cliWorld,
   hasSecretService,
@@ -107,19 +109,19 @@ describe('relink apps add', () => {
     const p = profile();
     const words = await p.run(['apps', 'add', '--name', 'Bad Ports', '--client-id', 'ABC', '--redirect-ports', '5001,http']);
     expect(words.code).toBe(2);
-    expect(words.stderr).toContain('--redirect-ports takes a whole number, not "http".');
+    expect(words.stderr).toContain(`--redirect-ports takes ports from 1024 to 65535, the ones in the app's redirect URIs (http://127.0.0.1:PORT/callback in Xero's developer portal), not "http".`);
 
     const low = await p.run(['apps', 'add', '--name', 'Bad Ports', '--client-id', 'ABC', '--redirect-ports', '80']);
     expect(low.code).toBe(2);
     // Names the option and where the ports come from, not just a bare range.
     expect(low.stderr).toContain("--redirect-ports takes ports from 1024 to 65535, the ones in the app's redirect URIs");
-    expect(low.stderr).toContain('not 80.');
+    expect(low.stderr).toContain('not "80".');
     const high = await p.run(['apps', 'add', '--name', 'Bad Ports', '--client-id', 'ABC', '--redirect-ports', '5001,70000']);
     expect(high.code).toBe(2);
     expect(high.stderr).toContain('--redirect-ports takes ports from 1024 to 65535');
     const empty = await p.run(['apps', 'add', '--name', 'Bad Ports', '--client-id', 'ABC', '--redirect-ports', '']);
     expect(empty.code).toBe(2);
-    expect(empty.stderr).toContain('--redirect-ports takes a whole number, not "".');
+    expect(empty.stderr).toContain('--redirect-ports needs a value, not an empty one.');
     // Nothing was added (the file may not even exist yet: nothing changed).
     expect(p.files().includes('relink.json') ? p.metadata().apps : {}).toEqual({});
   });
@@ -129,7 +131,8 @@ describe('relink apps add', () => {
     for (const option of ['--issuer', '--api-base']) {
       const r = await p.run(['apps', 'add', '--name', 'Bad Url', '--client-id', 'ABC', option, 'identity.xero.com']);
       expect(r.code).toBe(2);
-      expect(r.stderr).toContain(`${option} takes an address like https://identity.xero.com, not "identity.xero.com".`);
+      const example = option === '--issuer' ? 'https://identity.xero.com' : 'https://api.xero.com';
+      expect(r.stderr).toContain(`${option} takes an address like ${example}, not "identity.xero.com".`);
     }
   });
 
@@ -201,7 +204,9 @@ describe('relink usage errors', () => {
     expect(none.stdout).toContain('Usage: relink');
     const help = await p.run(['--help']);
     expect(help.code).toBe(0);
-    expect(help.stdout).toContain('Exit codes: 0 ok, 1 failure, 2 usage, 3 keychain locked or unavailable, 4 Xero unreachable, 5 not authorised.');
+    expect(help.stdout).toContain(
+      "Exit codes: 0 ok, 1 failure, 2 usage, 3 keychain locked or unavailable, 4 Xero unreachable, 5 not authorised\n(connect: declined or not finished; check: Xero refused a connection or an app's credentials).",
+    );
   });
 
   it('connect to an unknown app exits 2, lists the known apps, and does not claim to wait for a browser', async () => {
@@ -220,7 +225,44 @@ describe('relink usage errors', () => {
 
     const badTimeout = await p.run(['connect', 'known-app', '--timeout', 'soon']);
     expect(badTimeout.code).toBe(2);
-    expect(badTimeout.stderr).toContain('--timeout takes a whole number, not "soon".');
+    expect(badTimeout.stderr).toContain('--timeout takes a whole number of seconds from 1 to 86400, not "soon".');
     expect(badTimeout.stderr).not.toContain('Waiting for the approval');
+  });
+
+  it('a --timeout past what a timer holds is a usage error naming the flag and range, not an instant exit (exit 2)', async () => {
+    const p = profile();
+    const w = await cliWorld(sb);
+    await p.ok(addAppArgs(sb, 'Known App', w));
+    // 2147484 s is past Node's timer limit (2^31 − 1 ms): it used to fire at once and end the connect.
+    const r = await p.run(['connect', 'known-app', '--browser', 'none', '--timeout', '2147484']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--timeout takes a whole number of seconds from 1 to 86400, not "2147484".');
+    expect(r.stderr).not.toContain('Open this address');
+  });
+
+  it('an http --issuer off this computer is refused when the app is added (exit 2), not at its first connect', async () => {
+    const p = profile();
+    const r = await p.run(['apps', 'add', '--name', 'Evil', '--client-id', '0123456789ABCDEF0123456789ABCDEF', '--issuer', 'http://evil.example']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      '--issuer must be an https address like https://identity.xero.com; http is allowed only on this computer (127.0.0.1, localhost or [::1], for the sandbox), not "http://evil.example".',
+    );
+    expect(p.files().includes('relink.json') ? p.metadata().apps : {}).toEqual({});
+  });
+
+  it('global options: an unknown one, or an empty --data-dir / RELINK_DATA_DIR, is a usage error and touches nothing', async () => {
+    const p = profile();
+    const before = fs.readdirSync(ROOT).sort();
+    const bogus = await p.run(['--bogus', 'status']);
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toContain("Unknown option --bogus. Before the command Relink takes only --data-dir DIR and --keychain-service NAME; a command's own options go after it.");
+    const empty = await p.run(['--data-dir', '', 'status'], { noGlobals: true });
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('--data-dir needs a folder (--data-dir DIR), not an empty value.');
+    const env = await p.run(['status'], { noGlobals: true, env: { RELINK_DATA_DIR: '', RELINK_KEYCHAIN_SERVICE: p.keychainService } });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toContain('RELINK_DATA_DIR is set but empty: set it to a folder, or unset it to use the default.');
+    // Nothing was written into the folder the CLI ran in (an empty --data-dir used to mean "here").
+    expect(fs.readdirSync(ROOT).sort()).toEqual(before);
   });
 });

@@ -100,9 +100,15 @@ describe('relink check and status', () => {
       expect(benOnly.summary).toMatchObject({ grants: 1, refreshed: 1, revoked: 0 });
       expect(benOnly.status.grants.filter((g) => g.health === 'needs-reconnect')).toEqual([]);
 
+      // Xero refused grants in this pass: the exit code says so (5), in words and with --json alike.
       const after = await p.run(['check']);
-      expect(after.code, after.stderr).toBe(0);
+      expect(after.code, after.stderr).toBe(5);
       expect(after.stdout).toContain('Checked 3 grants: 1 refreshed, 0 could not be reached (will retry), 2 refused by Xero');
+
+      // A later pass checks only active grants: Ben's is fine, so nothing was refused in it.
+      const again = await p.run(['check', '--json']);
+      expect(again.code, again.stderr).toBe(0);
+      expect(JSON.parse(again.stdout).summary).toMatchObject({ grants: 1, refreshed: 1, revoked: 0 });
 
       const broken = await statusJson(p);
       const adas = broken.grants.filter((g) => g.staffId === ada.id);
@@ -163,6 +169,22 @@ describe('relink check and status', () => {
     const unknownApp = await p.run(['check', '--app', 'nope']);
     expect(unknownApp.code).toBe(2);
     expect(unknownApp.stderr).toContain('No app "nope". Known apps: practice-sync (Practice Sync), payroll-bridge (Payroll Bridge).');
+  }, 60_000);
+
+  it.skipIf(!hasSecretService)(`Xero unreachable for a pass is not a refusal: exit 0, the grants retried later; a refusal under --json exits 5${NEEDS_KEYCHAIN}`, async () => {
+    const p = new Profile('check-exit');
+    profiles.push(p);
+    const { ada } = await firm(p);
+    await sb.control('POST', '/sandbox/faults', { target: 'token', kind: 'status-503', retryAfter: 30, count: 100 });
+    const down = await p.run(['check', '--json']);
+    expect(down.code, down.stderr).toBe(0);
+    expect(JSON.parse(down.stdout).summary).toMatchObject({ grants: 3, refreshed: 0, transient: 3, revoked: 0, appRejected: 0 });
+    await sb.control('DELETE', '/sandbox/faults');
+
+    await sb.control('POST', `/sandbox/users/${ada.id}/password`);
+    const refused = await p.run(['check', '--json']);
+    expect(refused.code, refused.stderr).toBe(5);
+    expect(JSON.parse(refused.stdout).summary).toMatchObject({ refreshed: 1, revoked: 2 });
   }, 60_000);
 
   it('status on a new profile says there is nothing yet, in words and as JSON', async () => {

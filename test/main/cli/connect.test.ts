@@ -1,4 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { connectReportSchema } from '../../../shared/api.js';
 import { followAuthorize } from '../../support/headless-browser.js';
 import {
@@ -32,6 +36,29 @@ afterEach(async () => {
   await stopLeftovers();
   for (const p of profiles.splice(0)) await p.cleanup();
 });
+
+/**
+ * A "browser" that comes back from the provider with `error=CODE` instead of a code, as Xero's pages do when a
+ * sign-in ends in an error: it reads the redirect URI and state from the authorize URL (its last argument) and
+ * makes the top-level navigation to the loopback callback. Run as `node SCRIPT CODE URL`.
+ */
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-connect-'));
+afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+const ERROR_BROWSER = path.join(scratch, 'error-browser.mjs');
+fs.writeFileSync(
+  ERROR_BROWSER,
+  `import { request } from 'node:http';
+const [error, url] = process.argv.slice(2);
+const authorize = new URL(url);
+const cb = new URL(authorize.searchParams.get('redirect_uri'));
+cb.search = new URLSearchParams({ error, state: authorize.searchParams.get('state') }).toString();
+request({ host: '127.0.0.1', port: cb.port, path: cb.pathname + cb.search, headers: { host: cb.host, 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } }, (res) => {
+  res.resume();
+  res.on('end', () => process.exit(res.statusCode === 200 ? 0 : 1));
+}).end();
+`,
+);
+const errorBrowser = (code: string) => `"${process.execPath}" "${ERROR_BROWSER}" ${code}`;
 
 describe('relink connect', () => {
   it.skipIf(!hasSecretService)(`connects through the browser and prints the organisations it connected${NEEDS_KEYCHAIN}`, async () => {
@@ -159,14 +186,84 @@ describe('relink connect', () => {
     expect(p.metadata().grants).toEqual({});
   });
 
+  it.skipIf(!hasSecretService)(`a browser that fails to open: prints the address, keeps waiting, and completes when it is followed${NEEDS_KEYCHAIN}`, async () => {
+    const p = profile();
+    const w = await cliWorld(sb);
+    await p.ok(addAppArgs(sb, 'Practice Sync', w));
+    await arrangeConsent(sb, w.clientId, w.userId, w.tenantIds);
+    const missing = path.join(scratch, 'no-such-browser');
+    const cli = p.spawn(['connect', 'practice-sync', '--browser', missing, '--timeout', '20']);
+    const [, url] = await cli.waitFor(
+      'stderr',
+      /Relink could not open your web browser: the program “.*no-such-browser” was not found\. \(browser-failed\)\nOpen this address yourself to approve the connection:\n(\S+)\n/,
+    );
+    expect(new URL(url!).searchParams.get('redirect_uri')).toBe(`http://127.0.0.1:${w.port}/callback`);
+    await cli.waitFor('stderr', /Waiting for the approval in the browser…\n/);
+    expect((await followAuthorize(url!)).status).toBe(200);
+    const r = await cli.exited;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Newly connected (2)');
+    expect(r.stderr).not.toContain("Could not reach Xero's sign-in service");
+  });
+
+  it.skipIf(!hasSecretService)(`every registered reply port in use: says which and what to do (exit 1, ports-busy), before any browser${NEEDS_KEYCHAIN}`, async () => {
+    const p = profile();
+    const w = await cliWorld(sb);
+    await p.ok(addAppArgs(sb, 'Practice Sync', w));
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(w.port, '127.0.0.1', resolve));
+    try {
+      const r = await p.run(['connect', 'practice-sync', '--browser', 'none', '--timeout', '10']);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain(
+        `The sign-in reply addresses (ports ${w.port}) registered for Practice Sync are all in use by other programs (or by another sign-in that is still waiting). ` +
+          "Close them and try again, or register another port in Xero's developer portal and add the app again with it. (ports-busy)",
+      );
+      expect(r.stderr).not.toContain('Open this address');
+      expect(r.stderr).not.toContain("Could not reach Xero's sign-in service");
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+
+  it.skipIf(!hasSecretService)(`a provider error= says what the provider said, each with its own exit code${NEEDS_KEYCHAIN}`, async () => {
+    const p = profile();
+    const w = await cliWorld(sb);
+    await p.ok(addAppArgs(sb, 'Practice Sync', w));
+    const cases: Array<[string, number, string]> = [
+      ['access_denied', 5, 'The approval was declined in Xero, so nothing changed.'],
+      ['invalid_scope', 1, 'Xero refused the permissions Practice Sync asks for. Nothing was changed.'],
+      ['temporarily_unavailable', 4, "Xero's sign-in service had a problem and could not finish the sign-in. Nothing was changed; try again in a few minutes. (temporarily_unavailable)"],
+      ['login_required', 5, 'Xero ended the sign-in without an approval: it needs you to log in. Nothing was changed; run it again and finish in the browser. (login_required)'],
+    ];
+    for (const [error, code, message] of cases) {
+      const r = await p.run(['connect', 'practice-sync', '--browser', errorBrowser(error), '--timeout', '20']);
+      expect(r.code, `${error}: ${r.stderr}`).toBe(code);
+      expect(r.stderr, error).toContain(message);
+      expect(r.stderr, error).not.toContain("Could not reach Xero's sign-in service");
+    }
+    expect(p.metadata().grants).toEqual({});
+  });
+
   it.skipIf(!hasSecretService)(`an app whose sign-in service cannot be reached exits 4 with a clear message${NEEDS_KEYCHAIN}`, async () => {
     const p = profile();
     const closed = await freePort(); // nothing listens here
     const port = await freePort();
+    // Adding an app checks Xero first, so an unreachable sign-in service refuses the add itself (exit 4)…
     const add = await p.run([
-      'apps', 'add', '--name', 'Nowhere', '--client-id', 'NOWHERE1', '--issuer', `http://127.0.0.1:${closed}`, '--redirect-ports', String(port),
+      'apps', 'add', '--name', 'Nowhere', '--client-id', '0000000000000000000000000000AB01', '--issuer', `http://127.0.0.1:${closed}`, '--redirect-ports', String(port),
     ]);
-    expect(add.code, add.stderr).toBe(0);
+    expect(add.code, add.stderr).toBe(4);
+    expect(add.stderr).toMatch(/^Relink can't reach Xero's sign-in server at 127\.0\.0\.1:\d+, so it could not check Nowhere\. Nothing was saved/);
+    expect(fs.existsSync(p.metadataPath) ? Object.keys(p.metadata().apps) : []).toEqual([]);
+
+    // …and one added while Xero answered, whose sign-in service is gone by the time of the connect (the network
+    // dropped), exits 4 from connect. The app's address is pointed at the closed port to stand for that.
+    const w = await cliWorld(sb);
+    await p.ok(addAppArgs(sb, 'Nowhere', w));
+    const doc = p.metadata();
+    doc.apps.nowhere.issuer = `http://127.0.0.1:${closed}`;
+    fs.writeFileSync(p.metadataPath, JSON.stringify(doc));
     const r = await p.run(['connect', 'nowhere', '--browser', HEADLESS_BROWSER, '--timeout', '10']);
     expect(r.code, r.stderr).toBe(4);
     expect(r.stderr).toContain("Could not reach Xero's sign-in service");

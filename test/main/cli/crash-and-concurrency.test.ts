@@ -45,13 +45,22 @@ describe('relink across crashes and concurrent processes', () => {
       await sb.control('POST', '/sandbox/faults', { target: 'token', kind: 'drop-response' });
       await sb.control('PUT', '/sandbox/settings', { hangSeconds: 60 });
       const cli = p.spawn(['check']);
-      const marker = await until(
+      // The marker is written in place (see refresh-journal.ts), so it can be seen empty for an instant before
+      // its content lands: wait for a marker that parses, not just for the file.
+      const { marker, onDisk } = await until(
         'the refresh journal marker',
-        () => fs.readdirSync(p.journalDir).find((f) => f.endsWith('.json')),
+        () => {
+          const name = fs.readdirSync(p.journalDir).find((f) => f.endsWith('.json'));
+          if (!name) return undefined;
+          try {
+            return { marker: name, onDisk: JSON.parse(fs.readFileSync(`${p.journalDir}/${name}`, 'utf8')) as unknown };
+          } catch {
+            return undefined;
+          }
+        },
         20_000,
         10,
       );
-      const onDisk = JSON.parse(fs.readFileSync(`${p.journalDir}/${marker}`, 'utf8'));
       expect(onDisk).toMatchObject({ grantId, pid: cli.child.pid, attempt: 1 });
       // Xero has rotated the token by now (the request is being held open, unanswered).
       await until('Xero to rotate the token', async () => (await families(w.clientId))[0]?.lastRefreshAt !== null, 10_000);

@@ -34,7 +34,7 @@ afterEach(async () => {
   for (const p of profiles.splice(0)) await p.cleanup();
 });
 
-const UNLOCK = /The keychain is unavailable\. Unlock it \(GNOME Keyring, macOS Keychain or Windows Credential Manager\) and try again; nothing was changed or deleted\./;
+const UNLOCK = /The keychain is not available \(on Linux, GNOME Keyring or another Secret Service must be running in your desktop session\)\. Unlock your keychain \(GNOME Keyring, macOS Keychain or Windows Credential Manager\) and try again; nothing was changed or deleted\./;
 
 describe('relink without a reachable keychain', () => {
   it('check, run, connect and adding a web app exit 3 and say to unlock the keychain', async () => {
@@ -63,7 +63,7 @@ describe('relink without a reachable keychain', () => {
     // status still answers (exit 0) and says what is wrong, in words and as JSON.
     const words = await p.run(['status'], NO_BUS);
     expect(words.code).toBe(0);
-    expect(words.stdout).toContain('The keychain is unavailable: unlock it to let Relink check connections.');
+    expect(words.stdout).toContain('The keychain is not available: unlock it to let Relink check connections.');
     const json = await p.run(['status', '--json'], NO_BUS);
     expect(json.code).toBe(0);
     const s = statusSnapshotSchema.parse(JSON.parse(json.stdout));

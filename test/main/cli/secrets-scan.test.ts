@@ -76,7 +76,8 @@ describe('secrets never leave the keychain', () => {
     const { clientSecret: rotated } = await sb.control('POST', `/sandbox/apps/${w.clientId}/secret`);
     secrets.add(rotated);
     const rejected = await p.run(['check', '--json']);
-    expect(rejected.code, rejected.stderr).toBe(0);
+    // Xero rejected the app's credentials in this pass: exit 5 (not authorised).
+    expect(rejected.code, rejected.stderr).toBe(5);
     expect(JSON.parse(rejected.stdout).summary).toMatchObject({ appRejected: 1 });
     const broken = (await p.ok(['status', '--json'])).stdout;
     statusJsons.push(broken);

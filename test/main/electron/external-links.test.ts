@@ -4,9 +4,11 @@ import {
   createExternalLinks,
   HELP_URLS,
   isAllowedAuthorizeUrl,
+  isAllowedDemoPortalUrl,
   isAllowedHelpUrl,
   RefusedLinkError,
 } from '../../../main/electron/external-links.js';
+import { SANDBOX_PORTAL_PATH } from '../../../main/sandbox/portal-path.js';
 
 /** Electron security checklist item 15: `shell.openExternal` only ever sees allow-listed addresses. */
 
@@ -155,5 +157,33 @@ describe('the openers', () => {
     });
     expect(await l.openFromWindow(AUTHORIZE)).toBe(false);
     await expect(l.openAuthorizeUrl(AUTHORIZE)).rejects.toThrow('no browser');
+  });
+});
+
+describe("the demo's developer portal (the sandbox's stand-in for Xero's)", () => {
+  const PORTAL = `${SANDBOX}${SANDBOX_PORTAL_PATH}`;
+
+  it('opens only while the demo runs, exactly, and is never taken for a sign-in page', async () => {
+    const opened: string[] = [];
+    let demo: string | null = null;
+    const l = createExternalLinks({ openExternal: async (u) => void opened.push(u), issuerOrigins: () => [SANDBOX], demoPortalUrl: () => demo });
+
+    // Not in demo mode: refused although the sandbox is a configured issuer (it shows the apps' secrets).
+    await expect(l.openHelpUrl(PORTAL)).rejects.toBeInstanceOf(RefusedLinkError);
+    expect(await l.openFromWindow(PORTAL)).toBe(false);
+    await expect(l.openAuthorizeUrl(PORTAL)).rejects.toBeInstanceOf(RefusedLinkError);
+    expect(isAllowedAuthorizeUrl(`${PORTAL}/`, [SANDBOX])).toBe(false);
+    expect(opened).toEqual([]);
+
+    demo = PORTAL;
+    await l.openHelpUrl(PORTAL);
+    expect(await l.openFromWindow(PORTAL)).toBe(true);
+    for (const near of [`${PORTAL}?reveal=ABC`, `http://127.0.0.1:4418${SANDBOX_PORTAL_PATH}`, `${SANDBOX}/developer-portalx`]) {
+      await expect(l.openHelpUrl(near), near).rejects.toBeInstanceOf(RefusedLinkError);
+    }
+    // Still no sign-in page, even in the demo.
+    await expect(l.openAuthorizeUrl(PORTAL)).rejects.toBeInstanceOf(RefusedLinkError);
+    expect(opened).toEqual([PORTAL, PORTAL]);
+    expect(isAllowedDemoPortalUrl(PORTAL, null)).toBe(false);
   });
 });

@@ -7,7 +7,7 @@ import type { InvokeEventLike, IpcMainLike } from '../../../main/electron/ipc.js
  * the real dispatcher, so a test sees exactly what the window would: argument checks, result checks, codes.
  */
 
-export const SESSION: Session = { host: 'electron', version: '0.0.0-test', firstRun: true, demo: false, engineRunning: false };
+export const SESSION: Session = { host: 'electron', version: '0.0.0-test', firstRun: true, demo: false, engineRunning: false, secretsInMemory: false, keychainHelp: null };
 
 export class FakeHost implements ApiHost {
   /** What reached the dispatcher (after the sender check). */
@@ -108,6 +108,48 @@ export class FakeWebContents {
 
   send(channel: string, ...args: unknown[]): void {
     this.sent.push([channel, ...args]);
+  }
+}
+
+/** A session: the permission handlers and download listeners hardening installs, to call as Electron would. */
+export class FakeSession {
+  requestHandler: ((contents: unknown, permission: string, callback: (granted: boolean) => void, details?: unknown) => void) | null = null;
+  checkHandler: ((contents: unknown, permission: string, origin?: string, details?: unknown) => boolean) | null = null;
+  deviceHandler: ((details: unknown) => boolean) | null = null;
+  readonly downloadListeners: Array<(event: { preventDefault(): void }) => void> = [];
+
+  setPermissionRequestHandler(h: NonNullable<FakeSession['requestHandler']>): void {
+    this.requestHandler = h;
+  }
+  setPermissionCheckHandler(h: NonNullable<FakeSession['checkHandler']>): void {
+    this.checkHandler = h;
+  }
+  setDevicePermissionHandler(h: NonNullable<FakeSession['deviceHandler']>): void {
+    this.deviceHandler = h;
+  }
+  on(event: 'will-download', listener: (event: { preventDefault(): void }) => void): this {
+    if (event === 'will-download') this.downloadListeners.push(listener);
+    return this;
+  }
+}
+
+/** The webContents of a window or webview created after start-up: it has a session of its own. */
+export class FakeCreatedContents extends FakeWebContents {
+  constructor(readonly session: FakeSession = new FakeSession()) {
+    super();
+  }
+}
+
+/** Electron's `app`, as far as `web-contents-created` goes: listeners, and a way to announce new contents. */
+export class FakeApp {
+  readonly listeners = new Map<string, Array<(...args: any[]) => void>>();
+  on(event: string, listener: (...args: any[]) => void): this {
+    this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
+    return this;
+  }
+  /** What Electron does whenever any webContents is created (a window, a <webview>, DevTools). */
+  created(contents: FakeCreatedContents): void {
+    for (const l of this.listeners.get('web-contents-created') ?? []) l({}, contents);
   }
 }
 

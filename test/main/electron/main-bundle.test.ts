@@ -80,6 +80,16 @@ describe('the bundled Electron shell', () => {
     expect(smoke.permissionCheckHandler).toBe(true);
   });
 
+  it('hardens a window or webview created after start-up as well (app-wide web-contents-created guard)', () => {
+    expect(smoke.laterContents).toEqual({
+      navigationBlocked: true,
+      ownPageAllowed: true,
+      webviewBlocked: true,
+      newWindow: { action: 'deny' },
+      permissionGranted: [false],
+    });
+  });
+
   it('answers Relink’s page through RelinkApp and refuses a foreign page', () => {
     expect(smoke.ipcHandlers).toEqual(['relink:invoke']);
     expect(smoke.requests.trusted).toMatchObject({ ok: true, value: { host: 'electron', version: '0.0.0-smoke' } });

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
   createMainWindow,
+  guardAllContents,
   hardenContents,
   hardenSession,
   runWindow,
   type BrowserWindowClass,
   type HardenableSession,
 } from '../../../main/electron/window.js';
-import { FakeWebContents } from './fakes.js';
+import { FakeApp, FakeCreatedContents, FakeSession, FakeWebContents } from './fakes.js';
 
 function built(devTools = false): Record<string, any> {
   let captured: Record<string, any> | null = null;
@@ -105,6 +106,70 @@ describe('navigation and new windows', () => {
     }
     // The allow-list, not the window, decides which of them the system browser gets.
     expect(opened).toHaveLength(3);
+  });
+});
+
+describe('every webContents the process creates (app-wide guard)', () => {
+  function guarded() {
+    const app = new FakeApp();
+    const opened: string[] = [];
+    const logs: string[] = [];
+    guardAllContents(app, {
+      openFromWindow: async (url) => {
+        opened.push(url);
+        return true;
+      },
+      log: (line) => logs.push(line),
+    });
+    return { app, opened, logs };
+  }
+
+  it('hardens a window or webview created later exactly like the main window', () => {
+    const { app, opened } = guarded();
+    const later = new FakeCreatedContents();
+    app.created(later);
+    // Navigation away is blocked and handed to the allow-list; Relink's own page may reload.
+    expect(later.fire('will-navigate', { url: 'https://evil.example/' })).toBe(true);
+    expect(later.fire('will-navigate', { url: 'app://relink/index.html' })).toBe(false);
+    expect(later.fire('will-redirect', { url: 'https://evil.example/' })).toBe(true);
+    expect(later.fire('will-frame-navigate', { url: 'https://evil.example/', isMainFrame: false })).toBe(true);
+    // No <webview>, no new windows.
+    expect(later.fire('will-attach-webview', {})).toBe(true);
+    expect(later.openHandler!({ url: 'https://login.xero.com/identity/connect/authorize' })).toEqual({ action: 'deny' });
+    expect(opened).toEqual(['https://evil.example/', 'https://login.xero.com/identity/connect/authorize']);
+  });
+
+  it('denies every permission and download in the new contents’ session, whichever session it is', () => {
+    const { app } = guarded();
+    const partition = new FakeSession();
+    app.created(new FakeCreatedContents(partition));
+    const answers: boolean[] = [];
+    partition.requestHandler!({}, 'media', (granted) => answers.push(granted));
+    expect(answers).toEqual([false]);
+    expect(partition.checkHandler!({}, 'clipboard-read', 'app://relink')).toBe(false);
+    expect(partition.deviceHandler!({ deviceType: 'hid' })).toBe(false);
+    let prevented = false;
+    for (const l of partition.downloadListeners) l({ preventDefault: () => (prevented = true) });
+    expect(prevented).toBe(true);
+  });
+
+  it('hardens a webContents once, however often it is seen (the main window is hardened by name too)', () => {
+    const { app, opened } = guarded();
+    const shared = new FakeSession();
+    const main = new FakeCreatedContents(shared);
+    hardenContents(main, {
+      openFromWindow: async (url) => {
+        opened.push(url);
+        return true;
+      },
+    });
+    app.created(main);
+    app.created(new FakeCreatedContents(shared));
+    expect(main.listeners.get('will-navigate')).toHaveLength(1);
+    expect(main.fire('will-navigate', { url: 'https://help.example/' })).toBe(true);
+    // One blocked click opens at most one browser tab.
+    expect(opened).toEqual(['https://help.example/']);
+    expect(shared.downloadListeners).toHaveLength(1);
   });
 });
 

@@ -139,13 +139,39 @@ describe('assessHealth: states', () => {
       expect(assessHealth(w.input()).grants[jane.grant.id]).toMatchObject({ health: 'expiring', daysLeft: 29, since: iso(issued + 30 * DAY) });
     });
 
-    it('past 60 idle days the grant is still not marked broken without Xero saying so, and has 0 days left', () => {
+    it('past 60 idle days, before any check: needs reconnecting (refresh-token-expired, likely), not "expiring, 0 days left"', () => {
+      for (const idle of [60, 75]) {
+        const { w, jane } = firm();
+        const issued = NOW - idle * DAY;
+        w.update(jane.grant.id, { refreshTokenIssuedAt: iso(issued), lastRefreshAt: iso(issued) });
+        const r = assessHealth(w.input());
+        const v = r.grants[jane.grant.id]!;
+        expect(v, `idle ${idle}`).toMatchObject({ health: 'needs-reconnect', cause: 'refresh-token-expired', confidence: 'likely', since: iso(issued + 60 * DAY), daysLeft: 0 });
+        expect(v.fix?.action).toBe('reconnect');
+        for (const c of jane.connections) expect(r.connections[c.id]).toMatchObject({ health: 'needs-reconnect', cause: 'refresh-token-expired' });
+        // One finding for the grant, under the key a refused refresh would confirm later (so one incident throughout).
+        expect(r.findings).toHaveLength(1);
+        expect(r.findings[0]).toMatchObject({
+          key: `refresh-token-expired:grant:${jane.grant.id}`,
+          cause: 'refresh-token-expired',
+          confidence: 'likely',
+          connectionIds: jane.connections.map((c) => c.id),
+        });
+        expect(r.findings[0]!.evidence.join(' ')).toContain(`${idle} days ago`);
+        // Everyone else is untouched.
+        for (const [id, g] of Object.entries(r.grants)) if (id !== jane.grant.id) expect(g.health).toBe('healthy');
+      }
+    });
+
+    it('past 60 idle days and failing transiently: still needs reconnecting; a refresh that works clears it', () => {
       const { w, jane } = firm();
-      const issued = NOW - 75 * DAY;
-      w.update(jane.grant.id, { refreshTokenIssuedAt: iso(issued), lastRefreshAt: iso(issued) });
-      const v = assessHealth(w.input()).grants[jane.grant.id]!;
-      expect(v.health).toBe('expiring');
-      expect(v.daysLeft).toBe(0);
+      const issued = NOW - 61 * DAY;
+      w.update(jane.grant.id, { refreshTokenIssuedAt: iso(issued), lastRefreshAt: iso(issued), consecutiveFailures: 3, lastFailure: failure('timeout') });
+      expect(assessHealth(w.input()).grants[jane.grant.id]).toMatchObject({ health: 'needs-reconnect', cause: 'refresh-token-expired' });
+      w.update(jane.grant.id, { refreshTokenIssuedAt: ago(HOUR), lastRefreshAt: ago(HOUR), consecutiveFailures: 0, lastFailure: null });
+      const after = assessHealth(w.input());
+      expect(after.grants[jane.grant.id]).toMatchObject({ health: 'healthy', cause: null });
+      expect(after.findings).toEqual([]);
     });
 
     it('expiring and failing transiently: expiring wins, with the transient cause and a wait fix', () => {

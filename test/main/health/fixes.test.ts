@@ -37,6 +37,7 @@ const EXPECTED_ACTION: Record<Cause, FixAction[]> = {
   'provider-outage': ['wait'],
   network: ['wait'],
   'keychain-unavailable': ['unlock-keychain'],
+  'key-missing': ['reconnect'],
   'grant-revoked': ['reconnect'],
 };
 

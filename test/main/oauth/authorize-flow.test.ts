@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SystemClock } from '../../../main/core/clock.js';
-import { runAuthorization, type AuthorizationRequest, type AuthorizationResult } from '../../../main/oauth/authorize-flow.js';
+import { describeAuthorizationProblem, runAuthorization, type AuthorizationRequest, type AuthorizationResult } from '../../../main/oauth/authorize-flow.js';
+import { redactSecrets, redactUserData } from '../../../main/core/redact.js';
 import { createProviderClient, DiscoveryCache, type ProviderClient } from '../../../main/oauth/provider-client.js';
 import { api, buildWorld, type World } from '../../support/sandbox.js';
 import { useSandbox } from '../../support/use-sandbox.js';
@@ -97,9 +98,15 @@ describe('oauth: the whole authorization, from browser to tokens, against the sa
     try {
       let opened = 0;
       const r = await run(clientFor(w), ports, { open: async () => void opened++ });
-      expect(r).toMatchObject({ kind: 'failed', outcome: null });
-      if (r.kind === 'failed') expect(r.reason).toContain(ports.join(', '));
+      expect(r).toEqual({ kind: 'ports-busy', ports, unavailable: ports.map((port) => ({ port, code: 'EADDRINUSE' })) });
       expect(opened).toBe(0);
+      if (r.kind !== 'ports-busy') return;
+      expect(describeAuthorizationProblem(r, { app: 'Practice Sync', provider: 'Xero' })).toEqual({
+        code: 'rejected',
+        message:
+          `The sign-in reply addresses (ports ${ports.join(', ')}) registered for Practice Sync are all in use by other programs (or by another sign-in that is still waiting). ` +
+          "Close them and try again, or register another port in Xero's developer portal and add the app again with it. (ports-busy)",
+      });
     } finally {
       await Promise.all(held.map((h) => h.close()));
     }
@@ -146,9 +153,71 @@ describe('oauth: the whole authorization, from browser to tokens, against the sa
         throw new Error('Relink could not open the browser: the program “xdg-open” was not found.');
       },
     });
-    expect(r).toMatchObject({ kind: 'failed', outcome: null, reason: expect.stringContaining('xdg-open') });
+    expect(r).toEqual({ kind: 'browser-failed', reason: expect.stringContaining('xdg-open') });
     const again = await occupy(ports[0]!); // the port is free again
     await again.close();
+  });
+
+  /** A "browser" that comes back from the provider with `error=` instead of a code, as Xero's login pages do. */
+  const returnsError = (error: string) => async (url: string) => {
+    const authorize = new URL(url);
+    const callback = new URL(authorize.searchParams.get('redirect_uri')!);
+    callback.search = new URLSearchParams({ error, state: authorize.searchParams.get('state')! }).toString();
+    await navigate(callback.href);
+  };
+
+  it('reports a provider error= as that error, with no token call, and words each kind for the person', async () => {
+    const { w, ports } = await world();
+    const names = { app: 'Practice Sync', provider: 'Xero' };
+    const cases = [
+      ['invalid_scope', 'rejected', "Xero refused the permissions Practice Sync asks for."],
+      ['unauthorized_client', 'rejected', 'Xero does not let Practice Sync sign in this way.'],
+      ['server_error', 'unreachable', "Xero's sign-in service had a problem"],
+      ['temporarily_unavailable', 'unreachable', "Xero's sign-in service had a problem"],
+      ['login_required', 'not-authorised', 'it needs you to log in'],
+      ['invalid_request', 'rejected', 'Xero refused the sign-in request.'],
+      ['something_new', 'rejected', 'an error Relink does not recognise'],
+    ] as const;
+    for (const [error, code, words] of cases) {
+      const counting = countingFetch();
+      const r = await run(clientFor(w, { fetch: counting.fetch }), ports, { open: returnsError(error) });
+      const known = error === 'something_new' ? 'unrecognised' : error;
+      expect(r, error).toEqual({ kind: 'provider-error', error: known });
+      expect(counting.tokenCalls()).toBe(0);
+      if (r.kind !== 'provider-error') continue;
+      const problem = describeAuthorizationProblem(r, names);
+      expect(problem.code, error).toBe(code);
+      expect(problem.message, error).toContain(words);
+      expect(problem.message, error).toMatch(new RegExp(`Nothing was changed.*\\(${error === 'something_new' ? 'provider-error' : error}\\)$`));
+      expect(problem.message).not.toMatch(/Could not reach/);
+    }
+  });
+
+  it('makes the code, the verifier and the tokens it receives known to the redactor', async () => {
+    const { w, ports } = await world({ type: 'web' });
+    await consent(w, w.tenantIds);
+    let code = '';
+    let verifierSeen = '';
+    const spy: typeof fetch = async (input, init) => {
+      if (String(input).endsWith('/connect/token')) verifierSeen = new URLSearchParams(String(init?.body)).get('code_verifier') ?? '';
+      return fetch(input, init);
+    };
+    const r = await run(clientFor(w, { fetch: spy }), ports, {
+      open: async (url) => {
+        const res = await fetch(url, { redirect: 'manual' });
+        const location = new URL(res.headers.get('location')!, url);
+        code = location.searchParams.get('code') ?? '';
+        await navigate(location.href);
+      },
+    });
+    if (r.kind !== 'connected') throw new Error(`not connected: ${JSON.stringify(r)}`);
+    expect(code).not.toBe('');
+    expect(verifierSeen).not.toBe('');
+    // `redactUserData` applies registered values and token shapes only: what it removes here it knew by value.
+    for (const value of [code, verifierSeen, r.tokens.refreshToken!]) {
+      expect(redactUserData(`value ${value} end`)).toBe('value [REDACTED] end');
+    }
+    expect(redactSecrets(`at ${r.tokens.accessToken} and ${r.tokens.idToken}`)).toBe('at [REDACTED] and [REDACTED]');
   });
 
   it('exchanges the code once even when the browser hits the callback twice (reload)', async () => {

@@ -107,6 +107,7 @@ describe('oauth: opening the system browser', () => {
     expect((err as Error).message).toContain('no-such-browser');
     expect((err as Error).message).toMatch(/not found/);
     expect((err as Error).message).not.toContain('state=');
+    expect((err as BrowserOpenError).detail).toBe(`the program “${join(dir, 'no-such-browser')}” was not found`);
   });
 
   it('reports a launcher that fails at once (like xdg-open finding no browser)', async () => {
@@ -116,6 +117,7 @@ describe('oauth: opening the system browser', () => {
     const err = await openInBrowser(AUTHORIZE, { kind: 'command', command: `'${program}'` }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BrowserOpenError);
     expect((err as Error).message).toMatch(/exit status 3/);
+    expect((err as BrowserOpenError).detail).toBe(`“${program}” stopped with exit status 3`);
   });
 
   it('treats a launcher still running after the settle time as opened', async () => {

@@ -46,7 +46,11 @@ describe('oauth: loopback callback listener', () => {
     const err = await startLoopbackCallback({ ports, expectedState: STATE, timeoutMs: 1_000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LoopbackPortsBusyError);
     expect((err as LoopbackPortsBusyError).ports).toEqual(ports);
-    expect((err as Error).message).toContain(`${ports[0]}, ${ports[1]}`);
+    expect((err as Error).message).toBe(
+      `The sign-in reply addresses (ports ${ports[0]}, ${ports[1]}) registered for this app are all in use by other programs (or by another sign-in that is still waiting). ` +
+        "Close them and try again, or register another port in Xero's developer portal and add the app again with it. (ports-busy)",
+    );
+    expect((err as LoopbackPortsBusyError).unavailable).toEqual(ports.map((port) => ({ port, code: 'EADDRINUSE' })));
   });
 
   it('answers a wrong or missing state with a static 400 and keeps waiting for the real callback', async () => {

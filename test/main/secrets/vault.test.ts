@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../../main/core/clock.js';
 import { KeychainError, type Keychain } from '../../../main/secrets/keychain.js';
 import { MemoryKeychain } from '../../../main/secrets/memory-keychain.js';
-import { CorruptSecretError, MAX_VALUE_LENGTH, SecretVault } from '../../../main/secrets/vault.js';
+import { CorruptSecretError, MAX_VALUE_LENGTH, REPROBE_AFTER_MS, SecretVault, WRITABLE_FRESH_MS } from '../../../main/secrets/vault.js';
 
 const SERVICE = 'Relink-test';
 const T0 = Date.parse('2026-03-01T09:00:00.000Z');
@@ -278,6 +278,70 @@ describe('SecretVault', () => {
       keychain.resetCalls();
       await rejection(vault.readGrant('g1'));
       expect(keychain.calls.get).toBe(0);
+    });
+
+    it('asks the keychain again REPROBE_AFTER_MS after it failed, and works again by itself once unlocked', async () => {
+      await vault.saveInitial('g1', 'rt');
+      keychain.state = 'locked';
+      await rejection(vault.readGrant('g1'));
+      keychain.state = 'available';
+      // Still inside the window: fails fast, without asking.
+      clock.set(T0 + REPROBE_AFTER_MS - 1);
+      keychain.resetCalls();
+      expect((await rejection(vault.readGrant('g1'))).kind).toBe('locked');
+      expect(keychain.calls).toEqual({ get: 0, set: 0, delete: 0 });
+      // Past it: the next call probes first, finds the keychain unlocked and goes through.
+      clock.set(T0 + REPROBE_AFTER_MS);
+      await expect(vault.readGrant('g1')).resolves.toMatchObject({ refreshToken: 'rt' });
+      expect(vault.state).toBe('available');
+    });
+
+    it('announces each change of state once: locked, then available again', async () => {
+      const seen: string[] = [];
+      vault.onStateChange((s) => seen.push(s));
+      await vault.probe();
+      await vault.saveInitial('g1', 'rt');
+      keychain.state = 'locked';
+      await rejection(vault.readGrant('g1'));
+      await rejection(vault.readGrant('g1'));
+      keychain.state = 'available';
+      await vault.probe();
+      expect(seen).toEqual(['available', 'locked', 'available']);
+    });
+
+    it('ensureWritable trusts a call from the last few seconds, and otherwise proves the keychain can be written', async () => {
+      await vault.saveInitial('g1', 'rt');
+      keychain.resetCalls();
+      await vault.ensureWritable();
+      expect(keychain.calls).toEqual({ get: 0, set: 0, delete: 0 });
+      // Locked since, without any call noticing: a few seconds later ensureWritable finds out before anything is sent.
+      keychain.state = 'locked';
+      clock.set(T0 + WRITABLE_FRESH_MS);
+      expect((await rejection(vault.ensureWritable())).kind).toBe('locked');
+      expect(keychain.calls.set).toBe(1); // the probe's canary write, refused
+      expect(vault.state).toBe('locked');
+    });
+
+    it('a keychain call given up on (not-answering) is its own state, and retried like a lock', async () => {
+      await vault.saveInitial('g1', 'rt');
+      const stuck = new (class extends MemoryKeychain {
+        hang = false;
+        override async get(service: string, account: string) {
+          if (this.hang) throw new KeychainError('not-answering', 'The keychain is not answering. Relink will keep trying; nothing was changed. (timed out)');
+          return super.get(service, account);
+        }
+      })();
+      const v = new SecretVault(stuck, SERVICE, clock);
+      await v.saveInitial('g1', 'rt');
+      stuck.hang = true;
+      const error = await rejection(v.readGrant('g1'));
+      expect(error.kind).toBe('not-answering');
+      expect(error.message).toMatch(/^The keychain is not answering\. Relink will keep trying; nothing was changed\./);
+      expect(v.state).toBe('not-answering');
+      stuck.hang = false;
+      clock.set(T0 + REPROBE_AFTER_MS);
+      await expect(v.readGrant('g1')).resolves.toMatchObject({ refreshToken: 'rt' });
+      expect(v.state).toBe('available');
     });
 
     it('a failing write surfaces as KeychainError(failed) and leaves the previous entry intact', async () => {

@@ -235,9 +235,9 @@ describe('service: each way a connection breaks → the right health and cause',
 
     await sb.control('POST', '/sandbox/clock', { advanceSeconds: 61 * DAY_S });
     clock.offsetMs = 61 * DAY_S * 1000;
-    // Before anyone asks Xero, the age alone makes the token suspect…
+    // Before anyone asks Xero, the age alone says it has expired (Xero's 60 days are a fixed rule), not "0 days left"…
     await service.assess();
-    expect(service.status().grants[0]).toMatchObject({ health: 'expiring', cause: 'refresh-token-expired', daysLeft: 0 });
+    expect(service.status().grants[0]).toMatchObject({ health: 'needs-reconnect', cause: 'refresh-token-expired', daysLeft: 0 });
 
     // …and Xero's invalid_grant makes it certain.
     const summary = await service.check();

@@ -103,10 +103,51 @@ describe('ConfBackend (conf 16 as the file engine)', () => {
 });
 
 describe('file permissions', () => {
-  it.skipIf(process.platform === 'win32')('writes the metadata file readable by its owner only (0600)', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-mode-'));
-    const backend = new ConfBackend(dir);
+  let root: string;
+  beforeEach(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-mode-'));
+  });
+  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+  const mode = (p: string) => fs.statSync(p).mode & 0o777;
+  const posix = process.platform !== 'win32';
+
+  it.skipIf(!posix)('writes the metadata file readable by its owner only (0600)', () => {
+    const backend = new ConfBackend(root);
     backend.write({ schemaVersion: 1 });
-    expect(fs.statSync(backend.path).mode & 0o777).toBe(0o600);
+    expect(mode(backend.path)).toBe(0o600);
+    backend.lastGood.write({ schemaVersion: 1 });
+    expect(mode(backend.lastGood.path)).toBe(0o600);
+  });
+
+  it.skipIf(!posix)('creates the data folder, and any missing folder above it, for its owner only (0700)', () => {
+    const previous = process.umask(0o022);
+    try {
+      const dataDir = path.join(root, 'share', 'relink');
+      new ConfBackend(dataDir);
+      expect(mode(dataDir)).toBe(0o700);
+      expect(mode(path.join(root, 'share'))).toBe(0o700);
+      // The demo profile is a data folder of its own, inside the first.
+      new ConfBackend(path.join(dataDir, 'demo'));
+      expect(mode(path.join(dataDir, 'demo'))).toBe(0o700);
+    } finally {
+      process.umask(previous);
+    }
+  });
+
+  it.skipIf(!posix)('tightens a data folder an earlier Relink created 0755, once it holds Relink\'s metadata', () => {
+    const dataDir = path.join(root, 'relink');
+    fs.mkdirSync(dataDir, { mode: 0o755 });
+    fs.chmodSync(dataDir, 0o755);
+    fs.writeFileSync(path.join(dataDir, 'relink.json'), '{}', { mode: 0o600 });
+    new ConfBackend(dataDir);
+    expect(mode(dataDir)).toBe(0o700);
+  });
+
+  it.skipIf(!posix)('leaves alone an existing folder that is not (yet) a Relink data folder', () => {
+    const shared = path.join(root, 'somewhere');
+    fs.mkdirSync(shared);
+    fs.chmodSync(shared, 0o755);
+    new ConfBackend(shared);
+    expect(mode(shared)).toBe(0o755);
   });
 });

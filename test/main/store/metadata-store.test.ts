@@ -537,7 +537,7 @@ console.log('done');`,
       await store.flush();
       const lastGood = JSON.parse(fs.readFileSync(path.join(dir, 'relink.last-good.json'), 'utf8')) as MetadataDocument;
       expect(Object.keys(lastGood.grants)).toEqual(['first']);
-      // A successful load always refreshes it.
+      // Closing a store that wrote brings it level with the file (opening never writes it).
       await store.close();
       await openStore();
       const reloaded = JSON.parse(fs.readFileSync(path.join(dir, 'relink.last-good.json'), 'utf8')) as MetadataDocument;

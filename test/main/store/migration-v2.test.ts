@@ -113,7 +113,7 @@ describe('metadata schema 1 → 2', () => {
     const { schemaVersion: _a, tracked, passwordChanges, reconnectRuns, offboardings, settings, ...kept } = doc;
     const { schemaVersion: _b, settings: oldSettings, ...original } = v1;
     expect(kept).toEqual(original);
-    expect(settings).toEqual({ ...oldSettings, firmName: 'Your firm' });
+    expect(settings).toEqual({ ...oldSettings, firmName: 'Your firm', advisorName: '' });
     expect({ tracked, passwordChanges, reconnectRuns, offboardings }).toEqual({ tracked: {}, passwordChanges: {}, reconnectRuns: {}, offboardings: {} });
   });
 

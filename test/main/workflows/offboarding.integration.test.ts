@@ -68,7 +68,7 @@ describe('offboarding audit (sandbox + real keychain)', () => {
         ['Dext', 'depends', 'needs-reconnect'],
       ]);
       // Cara already reaches Payroll in her own organisation, which is not Tom's: nothing there counts for him.
-      expect(audit.progress).toEqual({ total: 7, moved: 0, remaining: 7 });
+      expect(audit.progress).toEqual({ total: 7, moved: 0, overridden: 0, remaining: 7 });
       expect(audit.reasons).toHaveLength(7);
 
       await expect(service.runOffboardingMove(tom.email, { appId: sync.id }, headless)).rejects.toThrow(/Choose who takes over from Tom Walsh first/);
@@ -88,7 +88,7 @@ describe('offboarding audit (sandbox + real keychain)', () => {
       await arrange(sb, sync, benId, firm.tenantIds.slice(0, 2));
       const partial = await service.runOffboardingMove(tom.email, { appId: sync.id }, headless);
       expect(partial.outcome).toBe('partial');
-      expect(partial.message).toContain(`Still depending on Tom Walsh: ${firm.orgNames[2]} (Not connected by this approval`);
+      expect(partial.message).toContain(`Still missing, so still depending on Tom Walsh: ${firm.orgNames[2]} (Not connected by this approval`);
       expect(partial.audit.connections.filter((c) => c.appId === sync.id).map((c) => c.state).sort()).toEqual(['depends', 'moved', 'moved']);
 
       // Then all three: one more consent.
@@ -97,7 +97,7 @@ describe('offboarding audit (sandbox + real keychain)', () => {
       expect(moved.outcome, moved.message).toBe('moved');
       expect(moved.report?.staff.id).toBe(benId);
       const movedSync = moved.audit.connections.filter((c) => c.appId === sync.id);
-      expect(movedSync.every((c) => c.state === 'moved' && c.movedTo?.id === benId && c.movedBy === 'Ben Adviser approved in Xero (recorded with the relink command)' && c.movedAt)).toBe(true);
+      expect(movedSync.every((c) => c.state === 'moved' && c.movedTo?.id === benId && /^Ben Adviser approved in Xero \(recorded by .+ with the relink command\)$/.test(c.movedBy ?? '') && c.movedAt)).toBe(true);
       expect(moved.audit.progress).toMatchObject({ moved: 3, remaining: 4 });
 
       // Payroll (one organisation per consent) for Tom's one organisation.
@@ -106,10 +106,23 @@ describe('offboarding audit (sandbox + real keychain)', () => {
       expect(movedPayroll.outcome, movedPayroll.message).toBe('moved');
       expect(await service.runOffboardingMove(tom.email, { appId: payroll.id }, headless)).toMatchObject({ outcome: 'nothing-to-do' });
 
-      // The app Tom created, and the tracked apps.
-      audit = await service.markCreatedAppMoved(tom.id, payroll.id, { how: 'transferred', note: 'Moved to the firm developer login' });
-      expect(audit.appsCreated[0]).toMatchObject({ state: 'moved', how: 'transferred', movedTo: { id: benId } });
-      expect(service.apps().find((a) => a.id === payroll.id)?.createdBy).toBe('ben@firm.example');
+      // The app Tom created: a replacement under Ben's login. Chosen before anything is connected through it, it is
+      // not yet a move (a click is not a verification); once Ben has connected it for every organisation Payroll
+      // Bridge reaches (Tom's, Ben's and Cara's), Relink counts it.
+      const replacement = await h.addApp(service, await sandboxApp(sb, { multiOrgConsent: true, createdBy: benId }), {
+        name: 'Payroll Bridge (firm)',
+        multiOrgConsent: true,
+        createdBy: 'ben@firm.example',
+      });
+      audit = await service.useReplacementApp(tom.id, payroll.id, replacement.id);
+      expect(audit.appsCreated[0]).toMatchObject({ state: 'depends', replacement: { appId: replacement.id } });
+      expect(audit.appsCreated[0]!.replacement!.organisations.map((o) => o.reached)).toEqual([false, false, false]);
+      expect(audit.verdict).toBe('not-safe');
+      await h.connect(service, replacement, benId, firm.tenantIds);
+      audit = service.auditStaff(tom.id);
+      expect(audit.appsCreated[0]).toMatchObject({ state: 'moved', override: null, replacement: { appId: replacement.id } });
+      // Nothing about the app was rewritten: Relink's record still names Tom as Payroll Bridge's creator.
+      expect(service.apps().find((a) => a.id === payroll.id)?.createdBy).toBe(tom.email);
       await service.moveTracked(gusto.id, benId);
       expect(service.auditStaff(tom.id).verdict).toBe('not-safe');
       await service.moveTracked(dext.id, 'ben@firm.example');
@@ -117,7 +130,7 @@ describe('offboarding audit (sandbox + real keychain)', () => {
       audit = auditReportSchema.parse(service.auditStaff(tom.email));
       expect(audit.verdict).toBe('safe-to-remove');
       expect(audit.reasons).toEqual([]);
-      expect(audit.progress).toEqual({ total: 7, moved: 7, remaining: 0 });
+      expect(audit.progress).toEqual({ total: 7, moved: 7, overridden: 0, remaining: 0 });
       expect(audit.plan).toEqual([]);
       expect(audit.tracked.every((t) => t.state === 'moved' && t.movedTo?.id === benId)).toBe(true);
       // Ben's connections are healthy.
@@ -140,7 +153,7 @@ describe('offboarding audit (sandbox + real keychain)', () => {
 
       const actions = (await service.activity.read()).map((e) => e.action);
       expect(actions).toEqual(
-        expect.arrayContaining(['staff-marked-leaving', 'offboarding-target-set', 'offboarding-move-wrong-person', 'offboarding-moved', 'offboarding-app-moved', 'tracked-moved']),
+        expect.arrayContaining(['staff-marked-leaving', 'offboarding-target-set', 'offboarding-move-wrong-person', 'offboarding-moved', 'offboarding-app-replacement-chosen', 'tracked-moved']),
       );
     },
     90_000,

@@ -21,13 +21,17 @@ function setup() {
   w.app('payroll', { multiOrgConsent: false });
   w.person('jane', 'Jane Doe');
   w.person('ben', 'Ben Adviser');
-  w.revoke(w.grantWith('sync', 'jane', orgs).grant.id);
-  w.revoke(w.grantWith('payroll', 'jane', orgs.slice(0, 2)).grant.id);
+  const sync = w.grantWith('sync', 'jane', orgs);
+  w.revoke(sync.grant.id);
+  // Payroll connects one organisation per approval, and Xero had stopped listing both: one approval each.
+  const payroll = w.grantWith('payroll', 'jane', orgs.slice(0, 2));
+  for (const c of payroll.connections) w.vanish(c.id);
+  w.revoke(payroll.grant.id);
   w.track(orgs[0]!, 'Gusto', 'jane');
   const world = w.world();
   const plan = planReconnect(world, { staffId: 'jane' });
-  const run = reconnectRunSchema.parse(createRun(plan, { id: 'run-1', now: T(0), actor: 'advisor', staffId: 'jane' }));
-  return { w, world, orgs, plan, run };
+  const run = reconnectRunSchema.parse(createRun(plan, { id: 'run-1', now: T(0), actor: 'advisor', person: 'Alex Reid (alex)', staffId: 'jane' }));
+  return { w, world, orgs, plan, run, syncGrant: sync.grant };
 }
 
 describe('reconnect plan runs', () => {
@@ -39,6 +43,7 @@ describe('reconnect plan runs', () => {
       ['sync:jane', 'pending', [...orgs].sort()],
     ]);
     expect(run.state).toBe('running');
+    expect(run.person).toBe('Alex Reid (alex)');
     expect(run.trackedIds).toHaveLength(1);
     expect(progress(run)).toEqual({ total: 3, done: 0, remaining: 3, failed: 0, skipped: 0 });
     const view = reconnectRunViewSchema.parse(runView(run, world));
@@ -70,8 +75,10 @@ describe('reconnect plan runs', () => {
     expect(first.outcome).toBe('partial');
     const item = first.run.items.find((i) => i.id === 'sync:jane')!;
     expect(item).toMatchObject({ state: 'pending', remainingOrgIds: ['o-1'], reconnectedOrgIds: ['o-2', 'o-3'], attempts: 1 });
-    expect(item.reason).toBe('Client o-1: Not ticked on the consent page, so Xero did not connect it. Reconnect and tick it.');
-    expect(first.message).toBe('Sync: Client o-2 and Client o-3 back; still queued: Client o-1.');
+    expect(item.reason).toBe('Still missing: Client o-1 (Not ticked on the consent page, so Xero did not connect it. Reconnect and tick it.).');
+    expect(first.message).toBe(
+      'Sync: not finished. Still missing: Client o-1 — Not ticked on the consent page, so Xero did not connect it. Reconnect and tick it. Back: Client o-2 and Client o-3.',
+    );
     const view = runView(first.run, world);
     expect(view.items.find((i) => i.id === 'sync:jane')!.organisations.map((o) => [o.tenantId, o.state])).toEqual([
       ['o-1', 'queued'],
@@ -84,15 +91,54 @@ describe('reconnect plan runs', () => {
     expect(second.run.items.find((i) => i.id === 'sync:jane')).toMatchObject({ state: 'done', remainingOrgIds: [], attempts: 2 });
   });
 
-  it('an organisation ticked by mistake is reconciled (recorded as connected) and said so', () => {
-    const { run, world, orgs, w } = setup();
+  it('an organisation ticked by mistake is flagged as a connection nobody asked for, never a plain "done", and offered for disconnecting', () => {
+    const { run, orgs, w, syncGrant } = setup();
     w.org('o-9', 'Stray Ltd');
+    // The connect stored the new connection (what Xero lists now).
+    const stray = w.connection(syncGrant.id, 'o-9');
     const judged = recordConsent(run, 'sync:jane', report({ staff: JANE }, { reconnected: orgs, connected: ['o-9'] }), w.world(), T(1));
-    expect(judged.outcome).toBe('done');
+    expect(judged.outcome).toBe('unplanned');
+    expect(judged.message).toBe(
+      'Sync: Client o-1, Client o-2 and Client o-3 back as Jane Doe. Not planned: this approval also connected Stray Ltd to Sync, which the plan did not ask for. If it was ticked by mistake, disconnect it.',
+    );
     const item = judged.run.items.find((i) => i.id === 'sync:jane')!;
-    expect(item.extraOrgIds).toEqual(['o-9']);
-    expect(item.reason).toBe('Stray Ltd was ticked too; Relink records it as connected to Sync.');
-    expect(runView(judged.run, world).items.find((i) => i.id === 'sync:jane')!.organisations.map((o) => o.tenantId)).toContain('o-9');
+    expect(item).toMatchObject({ state: 'done', extraOrgIds: ['o-9'] });
+    expect(item.reason).toBe('Not planned: this approval also connected Stray Ltd to Sync, which the plan did not ask for. If it was ticked by mistake, disconnect it.');
+    const orgsOf = () => reconnectRunViewSchema.parse(runView(judged.run, w.world())).items.find((i) => i.id === 'sync:jane')!.organisations;
+    expect(orgsOf().at(-1)).toEqual({ tenantId: 'o-9', name: 'Stray Ltd', state: 'unplanned', connectionId: stray.id });
+    // Once disconnected (the record is gone), the view says so and offers nothing more.
+    delete w.connections[stray.id];
+    expect(orgsOf().at(-1)).toEqual({ tenantId: 'o-9', name: 'Stray Ltd', state: 'disconnected', connectionId: null });
+    // Planned organisations are never shown as "not planned".
+    expect(orgsOf().slice(0, 3).map((o) => o.state)).toEqual(['reconnected', 'reconnected', 'reconnected']);
+  });
+
+  it('an organisation another step of the same plan asks for is not "unplanned": it completes that step', () => {
+    const { run, world } = setup();
+    const judged = recordConsent(run, 'payroll:jane:o-1', report({ appId: 'payroll', staff: JANE }, { reconnected: ['o-1', 'o-2'] }), world, T(1));
+    expect(judged.outcome).toBe('done');
+    expect(judged.run.items.find((i) => i.id === 'payroll:jane:o-1')!.extraOrgIds).toEqual([]);
+    expect(judged.run.items.find((i) => i.id === 'payroll:jane:o-2')).toMatchObject({ state: 'done' });
+  });
+
+  it('one organisation per approval, Xero still holding some: one approval brings those back and completes their steps', () => {
+    const w = new FirmWorld();
+    const orgs = w.orgs('o', 3);
+    w.app('payroll', { multiOrgConsent: false });
+    w.person('jane', 'Jane Doe');
+    w.revoke(w.grantWith('payroll', 'jane', orgs).grant.id);
+    const world = w.world();
+    const run = createRun(planReconnect(world), { id: 'r', now: T(0), actor: 'advisor', staffId: null });
+    expect(run.items.map((i) => [i.id, i.orgIds])).toEqual(orgs.map((o) => [`payroll:jane:${o}`, [o]]));
+    // Chose o-1 on Xero's page: o-2 came back with it; o-3 Xero had removed after all.
+    const judged = recordConsent(run, 'payroll:jane:o-1', report({ appId: 'payroll', staff: JANE }, { reconnected: ['o-1', 'o-2'] }), world, T(1));
+    expect(judged.outcome).toBe('done');
+    expect(judged.run.items.map((i) => [i.id, i.state])).toEqual([
+      ['payroll:jane:o-1', 'done'],
+      ['payroll:jane:o-2', 'done'],
+      ['payroll:jane:o-3', 'pending'],
+    ]);
+    expect(progress(judged.run)).toMatchObject({ total: 3, done: 2, remaining: 1 });
   });
 
   it('one organisation per approval: choosing another queued organisation completes that one instead', () => {

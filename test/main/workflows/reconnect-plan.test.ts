@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { reconnectPlanSchema } from '../../../shared/workflows.js';
-import { planReconnect } from '../../../main/workflows/reconnect-plan.js';
+import { planReconnect, previewPasswordChange } from '../../../main/workflows/reconnect-plan.js';
 import { ago, DAY, FirmWorld, HOUR, MINUTE } from './fixtures.js';
 
 /**
@@ -28,30 +28,63 @@ function janesPasswordChange() {
 }
 
 describe('planReconnect', () => {
-  it('3 apps × 12 organisations, one with multi-organisation consent → exactly 1 + 12 + 12 = 25 consents', () => {
+  it('3 apps × 12 organisations, one with multi-organisation consent → 1 + 12 + 12 = 25 consents, perhaps as few as 3', () => {
     const { w, orgs } = janesPasswordChange();
     const plan = reconnectPlanSchema.parse(planReconnect(w.world()));
-    expect(plan.totals).toEqual({ consents: 25, organisations: 12, connections: 36, apps: 3, staff: 1, tracked: 0 });
+    expect(plan.totals).toEqual({ consents: 25, fewestConsents: 3, organisations: 12, connections: 36, apps: 3, staff: 1, tracked: 0 });
     expect(plan.consents).toHaveLength(25);
 
     const multi = plan.consents.filter((c) => c.appId === 'practice-sync');
     expect(multi).toHaveLength(1);
-    expect(multi[0]).toMatchObject({ staffId: 'jane', multiOrgConsent: true, id: 'practice-sync:jane' });
+    expect(multi[0]).toMatchObject({ staffId: 'jane', multiOrgConsent: true, id: 'practice-sync:jane', note: null });
     expect([...multi[0]!.orgIds].sort()).toEqual([...orgs].sort());
     expect(multi[0]!.instruction).toMatch(/Sign in to Xero as Jane Doe \(jane\.doe@firm\.example\) and approve Practice Sync, ticking all 12 organisations/);
 
+    // An app that connects one organisation per approval: one consent each, as a refused grant may have taken its
+    // connections with it; where Xero still holds them, the first approval brings back the rest (the note says so).
     for (const app of ['payroll-bridge', 'reporting']) {
       const queue = plan.consents.filter((c) => c.appId === app);
       expect(queue).toHaveLength(12);
       expect(queue.every((c) => c.orgIds.length === 1 && !c.multiOrgConsent && c.staffId === 'jane')).toBe(true);
       expect(new Set(queue.map((c) => c.orgIds[0]))).toEqual(new Set(orgs));
       expect(queue[0]!.instruction).toMatch(/connects one organisation per approval/);
+      expect(queue.every((c) => /^If Xero still holds Jane Doe's other connections to .*, this approval brings them back too/.test(c.note ?? ''))).toBe(true);
     }
+    expect(plan.countNote).toMatch(/^25 approvals at most, perhaps as few as 3: Payroll Bridge as Jane Doe and Reporting as Jane Doe connect one organisation per approval/);
     // The shape the issue requires: consents[] {appId, staffId, orgIds} and tracked[].
     expect(plan.consents[0]).toEqual(expect.objectContaining({ appId: expect.any(String), staffId: 'jane', orgIds: expect.any(Array) }));
     expect(plan.tracked).toEqual([]);
     // Relink saw it happen: the incident is the trigger.
-    expect(plan.triggers).toEqual([expect.objectContaining({ kind: 'detected', staffId: 'jane' })]);
+    expect(plan.triggers).toEqual([expect.objectContaining({ kind: 'detected', staffId: 'jane', declarationId: null })]);
+  });
+
+  it('one organisation per approval: how few it may take counts only the connections Xero still listed', () => {
+    const w = new FirmWorld();
+    const orgs = w.orgs('o', 4);
+    w.app('payroll', { multiOrgConsent: false });
+    w.person('jane', 'Jane Doe');
+    const { grant, connections } = w.grantWith('payroll', 'jane', orgs);
+    // Xero stopped listing two of them (disconnected in the organisation), then refused the sign-in.
+    w.vanish(connections[1]!.id);
+    w.vanish(connections[3]!.id);
+    w.revoke(grant.id, ago(5 * MINUTE));
+    const plan = reconnectPlanSchema.parse(planReconnect(w.world()));
+    expect(plan.consents.map((c) => c.orgIds)).toEqual([['o-1'], ['o-2'], ['o-3'], ['o-4']]);
+    expect(plan.totals).toMatchObject({ consents: 4, fewestConsents: 2, organisations: 4 });
+    expect(plan.countNote).toMatch(/^4 approvals at most, perhaps as few as 2/);
+
+    // Nothing Xero still lists: nothing can come back with another approval, so the count is exact.
+    const v = new FirmWorld();
+    v.app('payroll', { multiOrgConsent: false });
+    v.person('jane', 'Jane Doe');
+    const two = v.grantWith('payroll', 'jane', v.orgs('p', 2));
+    for (const c of two.connections) v.vanish(c.id);
+    v.revoke(two.grant.id);
+    const exact = planReconnect(v.world());
+    expect(exact.consents.map((c) => c.orgIds)).toEqual([['p-1'], ['p-2']]);
+    expect(exact.consents.every((c) => c.note === null)).toBe(true);
+    expect(exact.totals).toMatchObject({ consents: 2, fewestConsents: 2 });
+    expect(exact.countNote).toBeNull();
   });
 
   it('never asks for more consents than Xero requires: one per (app, person) for every multi-org group', () => {
@@ -182,5 +215,54 @@ describe('planReconnect', () => {
     expect(planReconnect(w.world())).toEqual(plan);
     w.now += DAY;
     expect(planReconnect(w.world()).consents).toEqual([]);
+  });
+
+  it('previewing a password change records nothing and says how much of it works right now', () => {
+    const w = new FirmWorld();
+    const orgs = w.orgs('o', 22);
+    w.app('sync', { multiOrgConsent: true });
+    w.app('payroll', { multiOrgConsent: false });
+    w.person('aroha', 'Aroha Ngata');
+    w.grantWith('sync', 'aroha', orgs.slice(0, 20));
+    w.grantWith('payroll', 'aroha', orgs.slice(20));
+    const before = JSON.stringify(w.passwordChanges);
+    const preview = previewPasswordChange(w.world(), 'aroha');
+    expect(JSON.stringify(w.passwordChanges)).toBe(before);
+    expect(preview).toMatchObject({ staff: { id: 'aroha', name: 'Aroha Ngata' }, signIns: 2, workingNow: 22, alreadyDeclaredAt: null });
+    expect(preview.plan.totals).toMatchObject({ consents: 3, fewestConsents: 2, organisations: 22, connections: 22 });
+    // The hypothetical declaration is not presented as one that was made.
+    expect(preview.plan.triggers).toEqual([]);
+    expect(planReconnect(w.world()).consents).toEqual([]);
+
+    const d = w.declare('aroha', ago(MINUTE));
+    expect(previewPasswordChange(w.world(), 'aroha').alreadyDeclaredAt).toBe(d.declaredAt);
+  });
+
+  it('a withdrawn declaration no longer plans anything, is no trigger, and no longer flags tracked apps', () => {
+    const w = new FirmWorld();
+    const orgs = w.orgs('o', 3);
+    w.app('sync', { multiOrgConsent: true });
+    w.person('jane', 'Jane Doe');
+    w.grantWith('sync', 'jane', orgs);
+    w.track(orgs[0]!, 'Gusto', 'jane', { createdAt: ago(DAY) });
+    const d = w.declare('jane', ago(5 * MINUTE));
+    const declared = planReconnect(w.world(), { staffId: 'jane' });
+    expect(declared.totals.consents).toBe(1);
+    expect(declared.triggers).toEqual([expect.objectContaining({ kind: 'declared', declarationId: d.id, by: 'an advisor' })]);
+    expect(declared.tracked).toHaveLength(1);
+
+    w.passwordChanges[d.id] = { ...d, withdrawnAt: ago(MINUTE), withdrawnBy: 'advisor', withdrawnPerson: 'Alex Reid (alex)' };
+    const withdrawn = planReconnect(w.world(), { staffId: 'jane' });
+    expect(withdrawn).toMatchObject({ consents: [], triggers: [], tracked: [] });
+  });
+
+  it('a declaration names who made it', () => {
+    const w = new FirmWorld();
+    w.app('sync', { multiOrgConsent: true });
+    w.person('jane', 'Jane Doe');
+    w.grantWith('sync', 'jane', w.orgs('o', 1));
+    const d = w.declare('jane', ago(5 * MINUTE));
+    w.passwordChanges[d.id] = { ...d, person: 'Alex Reid (alex)' };
+    expect(planReconnect(w.world()).triggers[0]!.summary).toMatch(/^Jane Doe's Xero password change was reported on .* by Alex Reid \(alex\)\.$/);
   });
 });

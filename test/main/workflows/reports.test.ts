@@ -38,13 +38,19 @@ describe('audit reports', () => {
     expect(body.map((r) => [r.dependency, r.app, r.organisation, r.state])).toEqual([
       ['connection', 'Sync "Pro"', '<img src=x onerror=alert(1)>', 'depends'],
       ['connection', 'Sync "Pro"', "'=HYPERLINK(\"https://evil.example\")", 'depends'],
-      ['app-created', 'Sync "Pro"', '2 organisations', 'moved'],
+      ['app-created', 'Sync "Pro"', '2 organisations', 'overridden'],
       ['tracked', "'@Gusto", '<img src=x onerror=alert(1)>', 'depends'],
     ]);
     for (const r of body) {
       expect(r).toMatchObject({ firm: 'Harbour & Finch <Partners>', generated_at: a.generatedAt, staff_email: 'tom@firm.example', verdict: 'not-safe' });
     }
-    expect(body[2]).toMatchObject({ moved_to: 'Ben Adviser <ben.adviser@firm.example>', moved_by: 'recorded with the relink command', moved_at: '2025-03-14T09:00:00.000Z', detail: 'recreated: New app under firm login' });
+    // Recorded before a replacement had to be named: the advisor's word, and the CSV says so.
+    expect(body[2]).toMatchObject({
+      moved_to: 'Ben Adviser <ben.adviser@firm.example>',
+      moved_by: 'Override by someone using the relink command: marked recreated; not verified by Relink',
+      moved_at: '2025-03-14T09:00:00.000Z',
+      detail: 'OVERRIDE, not verified by Relink: someone using the relink command marked it recreated on 14 Mar 2025 ("New app under firm login").',
+    });
     expect(rows.flat().some((c) => /^[=+\-@\t\r]/.test(c))).toBe(false);
   });
 
@@ -82,6 +88,50 @@ describe('audit reports', () => {
     expect(html).toContain('Connections through their approvals (2)');
   });
 
+  it('an override is named as one: verdict "safe-by-override" in the CSV, the override with who, when and why in the HTML', () => {
+    const w = new FirmWorld();
+    w.org('o-1', 'Acme Ltd');
+    w.app('payroll', { name: 'Payroll', createdBy: 'ben.adviser@firm.example' });
+    w.person('tom', 'Tom Walsh', { status: 'leaving' });
+    w.person('ben', 'Ben Adviser');
+    w.grantWith('payroll', 'ben', ['o-1']);
+    w.offboarding('tom', {
+      targetStaffId: 'ben',
+      moves: [
+        {
+          at: '2025-03-14T09:00:00.000Z',
+          kind: 'app',
+          appId: 'payroll',
+          tenantId: null,
+          trackedId: null,
+          toStaffId: 'ben',
+          by: 'advisor',
+          person: 'Alex Reid (alex)',
+          how: 'transferred',
+          note: 'Xero support confirmed (case 123)',
+          newOwner: 'ben.adviser@firm.example',
+          previousCreatedBy: 'tom',
+        },
+      ],
+    });
+    const a = auditStaff(w.world(), 'tom');
+    const rows = parse(auditCsv(a)) as string[][];
+    const app = Object.fromEntries(AUDIT_CSV_COLUMNS.map((c, i) => [c, rows[1]![i]]));
+    expect(app).toMatchObject({
+      verdict: 'safe-by-override',
+      dependency: 'app-created',
+      state: 'overridden',
+      moved_by: 'Override by Alex Reid (alex): marked transferred to Ben Adviser; not verified by Relink',
+      detail: 'OVERRIDE, not verified by Relink: Alex Reid (alex) marked it transferred to Ben Adviser on 14 Mar 2025 ("Xero support confirmed (case 123)").',
+    });
+    const html = auditHtml(a);
+    expect(html).toContain("Verdict: Safe to remove only on an advisor&#39;s word (override)");
+    expect(html).toContain('Overridden (not verified)');
+    expect(html).toContain('Alex Reid (alex) marked it transferred to Ben Adviser on 14 Mar 2025 (&quot;Xero support confirmed (case 123)&quot;)');
+    expect(html).toContain('0 of 1 moved, 1 overridden (not verified), 0 remaining');
+    expect(html).not.toContain('Verdict: Safe to remove</h2>');
+  });
+
   it('escapeHtml escapes the five characters that matter', () => {
     expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe('&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
     expect(escapeHtml(null)).toBe('');
@@ -96,16 +146,16 @@ describe('activity export', () => {
     w.person('jane', 'Jane Doe');
     w.org('t-1', 'Acme Ltd');
     const entries: ActivityEntry[] = [
-      { ts: '2025-03-14T09:00:00.000Z', actor: 'advisor', action: 'reconnected', appId: 'sync', staffId: 'jane', tenantIds: ['t-1', 't-unknown'], detail: '1 connected, 1 reconnected' },
+      { ts: '2025-03-14T09:00:00.000Z', actor: 'advisor', person: 'Alex Reid (alex)', action: 'reconnected', appId: 'sync', staffId: 'jane', tenantIds: ['t-1', 't-unknown'], detail: '1 connected, 1 reconnected' },
       { ts: '2025-03-14T10:00:00.000Z', actor: 'engine', action: 'incident-opened', detail: '-1 dollars =cmd' },
       { ts: '2025-03-14T11:00:00.000Z', actor: 'cli', action: 'app-added', appId: 'gone-app', staffId: 'gone-staff' },
     ];
     const rows = parse(activityCsv(entries, w.world())) as string[][];
     expect(rows[0]).toEqual([...ACTIVITY_CSV_COLUMNS]);
     expect(rows.slice(1)).toEqual([
-      ['2025-03-14T09:00:00.000Z', 'advisor', 'reconnected', 'Practice Sync', 'Jane Doe <jane.doe@firm.example>', 'Acme Ltd; t-unknown', '1 connected, 1 reconnected'],
-      ['2025-03-14T10:00:00.000Z', 'engine', 'incident-opened', '', '', '', "'-1 dollars =cmd"],
-      ['2025-03-14T11:00:00.000Z', 'cli', 'app-added', 'gone-app', 'gone-staff', '', ''],
+      ['2025-03-14T09:00:00.000Z', 'advisor', 'Alex Reid (alex)', 'Reconnected', 'Practice Sync', 'Jane Doe <jane.doe@firm.example>', 'Acme Ltd; t-unknown', '1 connected, 1 reconnected'],
+      ['2025-03-14T10:00:00.000Z', 'engine', '', 'Problem found', '', '', '', "'-1 dollars =cmd"],
+      ['2025-03-14T11:00:00.000Z', 'cli', '', 'App added', 'gone-app', 'gone-staff', '', ''],
     ]);
   });
 

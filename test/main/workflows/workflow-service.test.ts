@@ -30,6 +30,7 @@ describe('RelinkService firm workflows (in-memory keychain, seeded store)', () =
       backend: new ConfBackend(dir),
       clock: new SystemClock(),
       actor: 'advisor',
+      osUser: 'alex',
     });
     await service.store.update((d) => {
       d.organisations['t-acme'] = { tenantId: 't-acme', name: 'Acme Ltd', tenantType: 'ORGANISATION', firstSeenAt: AT };
@@ -164,7 +165,8 @@ describe('RelinkService firm workflows (in-memory keychain, seeded store)', () =
     expect(moved).toMatchObject({ authorisedBy: { staffId: 'u-ben' }, history: [expect.objectContaining({ action: 'moved', fromStaffId: 'u-jane', toStaffId: 'u-ben', by: 'advisor' })] });
     const audit = service.auditStaff('jane@firm.example');
     expect(audit.tracked).toEqual([expect.objectContaining({ id: t.id, state: 'moved', movedTo: expect.objectContaining({ id: 'u-ben' }), movedAt: moved.history[0]!.at })]);
-    await expect(service.markCreatedAppMoved('u-jane', 'sync', { how: 'recreated' })).rejects.toThrow(/not recorded as created by Jane Doe/);
+    await expect(service.useReplacementApp('u-jane', 'sync', 'sync')).rejects.toThrow(/not recorded as created by Jane Doe/);
+    await expect(service.overrideCreatedApp('u-jane', 'sync', { newOwner: 'ben@firm.example', reason: 'x' })).rejects.toThrow(/not recorded as created by Jane Doe/);
     expect(() => service.auditStaff('nobody@firm.example')).toThrow(ServiceError);
     expect(() => service.auditStaff('nobody@firm.example')).toThrow(/No staff member "nobody@firm\.example" is known to Relink.*Known: jane@firm\.example, ben@firm\.example\./);
   });
@@ -195,9 +197,98 @@ describe('RelinkService firm workflows (in-memory keychain, seeded store)', () =
     expect(await activity()).toEqual(expect.arrayContaining(['reconnect-plan-started', 'reconnect-plan-step-failed', 'reconnect-plan-step-skipped', 'reconnect-plan-cancelled']));
   });
 
+  it("the activity export takes the window's filters and says how many entries it holds and from when to when", async () => {
+    const at = (h: number) => `2026-03-0${h}T10:00:00.000Z`;
+    for (const [i, e] of [
+      { action: 'incident-opened', staffId: 'u-jane', appId: 'sync', detail: 'one' },
+      { action: 'grant-refused', staffId: 'u-jane', appId: 'sync', detail: '400 invalid_grant' },
+      { action: 'incident-opened', staffId: 'u-ben', detail: 'two' },
+      { action: 'incident-opened', staffId: 'u-jane', appId: 'sync', detail: 'three' },
+    ].entries()) {
+      await service.activity.append({ ts: at(i + 2), actor: 'engine', ...e });
+    }
+    const all = await service.exportActivity({ from: '2026-03-01', to: '2026-03-31' });
+    expect(all).toMatchObject({ count: 4, first: at(2), last: at(5) });
+    const janes = await service.exportActivity({ from: '2026-03-01', to: '2026-03-31', action: 'incident-opened', staffId: 'u-jane', appId: 'sync' });
+    expect(janes).toMatchObject({ count: 2, first: at(2), last: at(5) });
+    const rows = janes.csv.trim().split('\r\n').slice(1);
+    expect(rows).toHaveLength(2);
+    expect(rows.every((r) => r.includes('Problem found') && !r.includes('incident-opened'))).toBe(true);
+    // A bare code in a detail reaches the file after the plain words.
+    expect((await service.exportActivity({ from: '2026-03-01', to: '2026-03-31', action: 'grant-refused' })).csv).toContain('Xero refused the sign-in (400 invalid_grant)');
+    expect(await service.exportActivity({ from: '2026-03-01', to: '2026-03-31', staffId: 'u-nobody' })).toMatchObject({ count: 0, first: null, last: null });
+  });
+
   it('nothing to plan is said plainly; the activity export refuses a bad range', async () => {
     await expect(service.startReconnectRun({ staff: 'ben@firm.example' })).rejects.toThrow(/Nothing needs reconnecting for Ben Adviser/);
     await expect(service.exportActivityCsv({ from: '2026-03-05', to: '2026-03-01' })).rejects.toThrow(/must be after --from/);
-    expect(await service.exportActivityCsv({ from: '2020-01-01', to: '2020-01-02' })).toBe('time,actor,action,app,staff,organisations,detail\r\n');
+    expect(await service.exportActivityCsv({ from: '2020-01-01', to: '2020-01-02' })).toBe('time,actor,person,action,app,staff,organisations,detail\r\n');
+  });
+
+  it('every record names the person: the computer user, and the name set in Settings once there is one', async () => {
+    await service.setStaffStatus('u-ben', 'leaving');
+    await service.updateSettings({ advisorName: 'Alex Reid' });
+    // A patch that leaves the name out keeps it.
+    await service.updateSettings({ probeIntervalMinutes: 20 });
+    expect(service.settings().advisorName).toBe('Alex Reid');
+    const plan = await service.declarePasswordChanged('jane@firm.example');
+    expect(plan.triggers.find((t) => t.kind === 'declared')).toMatchObject({ by: 'Alex Reid (alex)', summary: expect.stringMatching(/by Alex Reid \(alex\)\.$/) });
+    const entries = await service.activity.read();
+    expect(entries.find((e) => e.action === 'staff-marked-leaving')).toMatchObject({ actor: 'advisor', person: 'alex' });
+    expect(entries.find((e) => e.action === 'password-change-declared')).toMatchObject({ actor: 'advisor', person: 'Alex Reid (alex)' });
+    expect(Object.values(service.store.peek().passwordChanges)[0]).toMatchObject({ declaredBy: 'advisor', person: 'Alex Reid (alex)' });
+    const csv = await service.exportActivityCsv({ from: '2000-01-01', to: '2100-01-01' });
+    expect(csv).toMatch(/,advisor,Alex Reid \(alex\),Password change declared,/);
+  });
+
+  it('a password change can be previewed (nothing recorded), declared, and withdrawn (logged)', async () => {
+    // Jane's one sign-in is refused already; Ben's would be planned from healthy.
+    const preview = service.previewPasswordChange('jane@firm.example');
+    expect(preview).toMatchObject({ signIns: 1, workingNow: 0, alreadyDeclaredAt: null, plan: { totals: { consents: 1 } } });
+    expect(service.store.peek().passwordChanges).toEqual({});
+    expect(await activity()).not.toContain('password-change-declared');
+
+    await service.declarePasswordChanged('jane@firm.example');
+    await expect(service.withdrawPasswordChange('ben@firm.example')).rejects.toThrow(/No password change is recorded for Ben Adviser/);
+    const after = await service.withdrawPasswordChange('jane@firm.example');
+    expect(after.triggers.filter((t) => t.kind === 'declared')).toEqual([]);
+    expect(Object.values(service.store.peek().passwordChanges)[0]).toMatchObject({ withdrawnBy: 'advisor', withdrawnPerson: 'alex', withdrawnAt: expect.any(String) });
+    expect(await activity()).toEqual(expect.arrayContaining(['password-change-declared', 'password-change-withdrawn']));
+    await expect(service.withdrawPasswordChange('jane@firm.example')).rejects.toThrow(/nothing to withdraw/);
+  });
+
+  it('"Stop this plan" can be undone: the plan reopens where it was, unless a newer one is open', async () => {
+    const run = await service.startReconnectRun({ staff: 'jane@firm.example' });
+    await expect(service.reopenReconnectRun(run.id)).rejects.toThrow(/not stopped: there is nothing to reopen/);
+    await service.cancelReconnectRun(run.id);
+    const reopened = await service.reopenReconnectRun(run.id);
+    expect(reopened).toMatchObject({ state: 'running', nextItemId: 'sync:u-jane', items: [expect.objectContaining({ state: 'pending' })] });
+    expect(await activity()).toEqual(expect.arrayContaining(['reconnect-plan-cancelled', 'reconnect-plan-reopened']));
+    await service.cancelReconnectRun(run.id);
+    const newer = await service.startReconnectRun({ staff: 'jane@firm.example' });
+    expect(newer.id).not.toBe(run.id);
+    await expect(service.reopenReconnectRun(run.id)).rejects.toThrow(/A newer plan for the same people is open/);
+  });
+
+  it('an app the leaver created: a replacement must not be theirs; a transfer is an override that changes the creator, and withdrawing restores it', async () => {
+    await service.store.update((d) => {
+      d.apps.sync!.createdBy = 'jane@firm.example';
+      d.apps.other = { ...d.apps.sync!, id: 'other', name: 'Other Sync', clientId: 'CLIENT-OTHER', createdBy: 'u-jane' };
+    }, { durable: true });
+    await expect(service.useReplacementApp('u-jane', 'sync', 'other')).rejects.toThrow(/Other Sync is also recorded as created by Jane Doe/);
+    await expect(service.overrideCreatedApp('u-jane', 'sync', { newOwner: 'ben@firm.example', reason: '  ' })).rejects.toThrow(/Say what you checked/);
+    await expect(service.overrideCreatedApp('u-jane', 'sync', { newOwner: 'jane@firm.example', reason: 'x' })).rejects.toThrow(/would still be Jane Doe's/);
+
+    const audit = await service.overrideCreatedApp('u-jane', 'sync', { newOwner: 'ben@firm.example', reason: 'Xero support moved it (case 77)' });
+    expect(audit.appsCreated.find((a) => a.appId === 'sync')).toMatchObject({ state: 'overridden', override: { by: 'alex', reason: 'Xero support moved it (case 77)', newOwner: 'Ben Adviser' } });
+    // Apps says the same as the audit now.
+    expect(service.status().apps.find((a) => a.id === 'sync')!.createdBy).toBe('ben@firm.example');
+    expect(audit.verdict).not.toBe('safe-to-remove');
+
+    const back = await service.withdrawAppResolution('u-jane', 'sync');
+    expect(back.appsCreated.find((a) => a.appId === 'sync')).toMatchObject({ state: 'depends', override: null });
+    expect(service.status().apps.find((a) => a.id === 'sync')!.createdBy).toBe('jane@firm.example');
+    await expect(service.withdrawAppResolution('u-jane', 'sync')).rejects.toThrow(/Nothing is recorded for Practice Sync to withdraw/);
+    expect(await activity()).toEqual(expect.arrayContaining(['offboarding-app-override', 'offboarding-app-withdrawn']));
   });
 });

@@ -4,11 +4,15 @@ import { appName, compareNames, indexSnapshot, staffName } from '../../state/der
 import { request, saveTextFile, useRelink, useSnapshot } from '../../state/store.js';
 import { Busy } from '../../ui/Status.js';
 import { ViewHeading } from '../../ui/ViewHeading.js';
-import { endOfDay, startOfDay, when } from '../../ui/format.js';
-import { ACTIVITY_ACTION_WORDS, activityActionWords, ACTOR_WORDS, plural } from '../../ui/words.js';
+import { endOfDay, inputDay, isoDay, startOfDay, when } from '../../ui/format.js';
+import { ACTIVITY_ACTION_WORDS, activityActionWords, activityDetailWords, ACTOR_WORDS, plural } from '../../ui/words.js';
 import { DataTable } from '../../ui/DataTable.js';
 
-/** What Relink and the advisors did, newest first, filtered by what, when, who and which app. */
+/**
+ * What Relink and the advisors did, newest first, filtered by what, when, who and which app. The export takes
+ * exactly those filters, and its file is named by the days it really covers. A From after the Until says so
+ * instead of showing an empty list.
+ */
 export function ActivityView() {
   const snapshot = useSnapshot();
   const index = useMemo(() => indexSnapshot(snapshot), [snapshot]);
@@ -24,8 +28,15 @@ export function ActivityView() {
   const [exportNote, setExportNote] = useState<string | null>(null);
   // New incidents and recoveries are written to the log; reload when one is announced.
   const announcement = useRelink((s) => s.announcement?.id ?? 0);
+  // yyyy-mm-dd strings compare as dates.
+  const impossible = from !== '' && to !== '' && from > to;
 
   useEffect(() => {
+    if (impossible) {
+      setEntries(null);
+      setLoading(false);
+      return;
+    }
     let current = true;
     setLoading(true);
     void request('activity.list', {
@@ -48,7 +59,31 @@ export function ActivityView() {
     return () => {
       current = false;
     };
-  }, [action, from, to, staffId, appId, reload, announcement]);
+  }, [action, from, to, staffId, appId, reload, announcement, impossible]);
+
+  const exportCsv = async () => {
+    setExportNote(null);
+    setError(null);
+    if (impossible) return;
+    // The same filters as the list (the list shows the newest 500; the export has every matching entry).
+    const r = await request('activity.exportCsv', {
+      from: from ? startOfDay(from) : '1970-01-01T00:00:00.000Z',
+      to: to ? endOfDay(to) : '2999-12-31T00:00:00.000Z',
+      ...(action ? { action } : {}),
+      ...(staffId ? { staffId } : {}),
+      ...(appId ? { appId } : {}),
+    });
+    if (!r.ok) return setError(r.error.message);
+    if (r.value.count === 0 || !r.value.first || !r.value.last) return setExportNote('Nothing to export: no activity matches these filters.');
+    // Named by the days it covers, on this computer's calendar (the one the From and Until boxes use).
+    const first = from || isoDay(r.value.first);
+    const last = to || isoDay(r.value.last);
+    const fileName = `relink-activity-${first}-to-${last}.csv`;
+    const saved = await saveTextFile(fileName, r.value.csv);
+    if (!saved.ok) setError(saved.error.message);
+    else if (saved.value.saved)
+      setExportNote(`Exported ${plural(r.value.count, 'entry', 'entries')} from ${inputDay(first)} to ${inputDay(last)} as ${fileName}.`);
+  };
 
   const actions = useMemo(() => {
     const seen = new Set(Object.keys(ACTIVITY_ACTION_WORDS));
@@ -106,27 +141,18 @@ export function ActivityView() {
         <button type="button" className="button subtle filters-clear" onClick={() => setReload((n) => n + 1)}>
           Refresh
         </button>
-        <button
-          type="button"
-          className="button"
-          aria-describedby="act-export-help"
-          onClick={async () => {
-            setExportNote(null);
-            // The whole log for the chosen dates (the other filters narrow the screen, not the export).
-            const today = new Date().toISOString().slice(0, 10);
-            const r = await request('activity.exportCsv', { from: from ? startOfDay(from) : '1970-01-01T00:00:00.000Z', to: to ? endOfDay(to) : endOfDay(today) });
-            if (!r.ok) return setError(r.error.message);
-            const saved = await saveTextFile(r.value.fileName, r.value.csv);
-            if (!saved.ok) setError(saved.error.message);
-            else if (saved.value.saved) setExportNote(`Exported ${r.value.fileName}.`);
-          }}
-        >
+        <button type="button" className="button" aria-describedby="act-export-help" aria-disabled={impossible} onClick={() => void exportCsv()}>
           Export CSV
         </button>
         <p id="act-export-help" className="field-help export-help">
-          Exports everything between the From and Until dates.
+          Exports every entry these filters match.
         </p>
       </form>
+      {impossible && (
+        <p className="form-error" role="alert">
+          The From date ({inputDay(from)}) is after the Until date ({inputDay(to)}), so nothing can match. Change one of them.
+        </p>
+      )}
       {exportNote && (
         <p className="muted" role="status">
           {exportNote}
@@ -144,17 +170,20 @@ export function ActivityView() {
       {entries && entries.length === 0 && <p className="empty">Nothing recorded for these filters.</p>}
       {entries && entries.length > 0 && (
         <div className="table-wrap">
-          <DataTable className="activity-table" columns={['When', 'What happened', 'By', 'App', 'Staff member', 'Details']}>
+          {/* App and staff member share a column, so the table fits a narrow window without scrolling sideways. */}
+          <DataTable className="activity-table" columns={['When', 'What happened', 'By', 'App and staff member', 'Details']}>
             <tbody>
               {entries.map((e, i) => (
                 <tr key={`${e.ts}-${i}`}>
                   <td className="nowrap">{when(e.ts)}</td>
                   <td>{activityActionWords(e.action)}</td>
-                  <td>{ACTOR_WORDS[e.actor]}</td>
-                  <td>{e.appId ? appName(index, e.appId) : ''}</td>
-                  <td>{e.staffId ? staffName(index, e.staffId) : ''}</td>
+                  <td>{e.person ?? ACTOR_WORDS[e.actor]}</td>
                   <td>
-                    {e.detail}
+                    {e.appId && <span className="cell-line">{appName(index, e.appId)}</span>}
+                    {e.staffId && <span className="cell-sub">{staffName(index, e.staffId)}</span>}
+                  </td>
+                  <td>
+                    {activityDetailWords(e.action, e.detail)}
                     {e.tenantIds && e.tenantIds.length > 0 && (
                       <span className="cell-sub">{plural(e.tenantIds.length, 'organisation')}</span>
                     )}

@@ -1,7 +1,8 @@
 import { cloneElement, useId, useState, type FormEvent, type ReactElement, type ReactNode } from 'react';
-import { addAppInputSchema, type AddAppInput, type AppSummary } from '../../../../shared/api.js';
+import { addAppInputSchema, type AddAppInput } from '../../../../shared/api.js';
 import { request } from '../../state/store.js';
 import { HelpLink } from '../../ui/HelpLink.js';
+import type { AddedApp } from './AppChecks.js';
 
 /**
  * Add the firm's own Xero app: what to copy from Xero's developer portal (My Apps → your app →
@@ -99,7 +100,7 @@ function toInput(f: Fields): { input: AddAppInput | null; errors: Errors } {
   return { input: parsed.success && Object.keys(errors).length === 0 ? parsed.data : null, errors };
 }
 
-export function AddAppForm({ onAdded, onCancel }: { onAdded: (app: AppSummary) => void; onCancel?: () => void }) {
+export function AddAppForm({ onAdded, onCancel }: { onAdded: (app: AddedApp) => void; onCancel?: () => void }) {
   const [fields, setFields] = useState<Fields>(START);
   const [errors, setErrors] = useState<Errors>({});
   const [saving, setSaving] = useState(false);
@@ -124,7 +125,10 @@ export function AddAppForm({ onAdded, onCancel }: { onAdded: (app: AppSummary) =
       onAdded(r.value);
       return;
     }
-    const field = fieldForMessage(r.error.message);
+    // What Xero answered (unreachable, credentials refused) is about the app as a whole, not one field; a
+    // secret message while no secret field is shown goes to the form too.
+    const guessed = r.error.code === 'usage' ? fieldForMessage(r.error.message) : 'form';
+    const field = guessed === 'clientSecret' && fields.authType !== 'web' ? 'form' : guessed;
     const next = { [field]: r.error.message } as Errors;
     setErrors(next);
     focusFirstError(id, next);

@@ -1,9 +1,8 @@
 import { useMemo, useState } from 'react';
-import type { AppSummary } from '../../../../shared/api.js';
 import { BROKEN_HEALTH } from '../../../../shared/domain.js';
 import { indexSnapshot, staffName, type AppView, type SnapshotIndex } from '../../state/derive.js';
 import { href } from '../../state/router.js';
-import { runCheck, useSnapshot } from '../../state/store.js';
+import { runCheck, useRelink, useSnapshot } from '../../state/store.js';
 import { ReconnectControl } from '../../operations/ReconnectControl.js';
 import { HelpLink } from '../../ui/HelpLink.js';
 import { StatusText } from '../../ui/Status.js';
@@ -12,6 +11,7 @@ import type { Tone } from '../../ui/words.js';
 import { Icon, type IconName } from '../../ui/Icon.js';
 import { AddAppForm } from './AddAppForm.js';
 import { UpdateSecretForm } from './UpdateSecretForm.js';
+import { AppChecks, type AddedApp } from './AppChecks.js';
 import { ACTIONS, DataTable } from '../../ui/DataTable.js';
 
 /** The firm's own Xero apps: connections against the plan's limit, whether Xero accepts them, who made them. */
@@ -19,8 +19,9 @@ export function AppsView() {
   const snapshot = useSnapshot();
   const index = useMemo(() => indexSnapshot(snapshot), [snapshot]);
   const [adding, setAdding] = useState(false);
-  const [added, setAdded] = useState<AppSummary | null>(null);
+  const [added, setAdded] = useState<AddedApp | null>(null);
   const rejected = index.apps.filter((a) => a.credentialState === 'rejected');
+  const demo = useRelink((s) => s.session?.demo ?? false);
 
   return (
     <>
@@ -37,10 +38,11 @@ export function AppsView() {
             the app too). Check the app under My Apps → {app.name} → Configuration.
           </p>
           <p className="muted">
-            <HelpLink topic="xero-developer-portal">Open My Apps in the developer portal</HelpLink>
+            {/* In the demo, main opens the sandbox's stand-in for the portal: the demo's apps exist only there. */}
+            <HelpLink topic="xero-developer-portal">{demo ? "Open My Apps in the demo's developer portal" : 'Open My Apps in the developer portal'}</HelpLink>
           </p>
           {app.authType === 'web' ? (
-            <UpdateSecretForm app={app} />
+            <UpdateSecretForm app={app} demo={demo} />
           ) : (
             <p className="muted">
               {app.name} signs in without a secret (PKCE), so Xero refusing it means the app was deleted or its client id
@@ -51,9 +53,10 @@ export function AppsView() {
       ))}
 
       {added && (
-        <p className="callout tone-ok" role="status">
+        <div className="callout tone-ok" role="status">
           <StatusText tone="ok" icon="check" text={`${added.name} was added. Use Connect organisations to approve it in Xero.`} />
-        </p>
+          <AppChecks app={added} />
+        </div>
       )}
 
       <section aria-labelledby="apps-heading" className="section">

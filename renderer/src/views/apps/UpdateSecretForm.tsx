@@ -7,7 +7,7 @@ import { updateAppSecret } from '../../state/store.js';
  * with "invalid_client". Pasting the new secret here stores it in the keychain (never in Relink's files) and
  * checks the app's connections straight away.
  */
-export function UpdateSecretForm({ app }: { app: AppSummary }) {
+export function UpdateSecretForm({ app, demo = false }: { app: AppSummary; demo?: boolean }) {
   const id = useId();
   const [secret, setSecret] = useState('');
   const [busy, setBusy] = useState(false);
@@ -61,7 +61,9 @@ export function UpdateSecretForm({ app }: { app: AppSummary }) {
           </p>
         )}
         <p className="field-help" id={`${id}-help`}>
-          Developer portal → My Apps → {app.name} → Configuration → Generate a secret. It is kept in this computer's keychain.
+          {demo
+            ? `In the demo's developer portal (the link above): ${app.name} → Show secret → Copy. It is kept with the demo's other sign-ins.`
+            : `Developer portal → My Apps → ${app.name} → Configuration → Generate a secret. It is kept in this computer's keychain.`}
         </p>
       </div>
       <div className="form-actions">

@@ -1,4 +1,4 @@
-import { useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { Explanation } from '../../../../shared/domain.js';
 import { href } from '../../state/router.js';
 import { request } from '../../state/store.js';
@@ -9,7 +9,7 @@ import { CAUSE_WORDS, CONFIDENCE_WORDS } from '../../ui/words.js';
 /**
  * Paste any error an app or a client forwarded (401 AuthenticationUnsuccessful, invalid_grant,
  * token_rejected…) and get what it means and what to do. Main answers with fixed sentences; nothing pasted is
- * repeated back or kept.
+ * repeated back or kept. Ctrl+Enter (⌘+Enter on a Mac) in the box explains, as in a mail client.
  */
 export function ExplainView() {
   const [text, setText] = useState('');
@@ -17,9 +17,15 @@ export function ExplainView() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const resultHeading = useRef<HTMLHeadingElement>(null);
+  const form = useRef<HTMLFormElement>(null);
+  // Focus moves to each new answer once it is on screen (after the render, not at a guessed frame).
+  useEffect(() => {
+    if (result) resultHeading.current?.focus();
+  }, [result]);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
+    if (busy) return;
     if (!text.trim()) {
       setError('Paste an error message first.');
       return;
@@ -30,7 +36,6 @@ export function ExplainView() {
     setBusy(false);
     if (r.ok) {
       setResult(r.value);
-      requestAnimationFrame(() => resultHeading.current?.focus());
     } else {
       setResult(null);
       setError(r.error.message);
@@ -42,7 +47,7 @@ export function ExplainView() {
       <ViewHeading description="Paste an error message from Xero, an app or an email, and Relink says what it means and what to do.">
         Explain an error
       </ViewHeading>
-      <form className="explain-form" onSubmit={submit} noValidate>
+      <form className="explain-form" ref={form} onSubmit={submit} noValidate>
         <div className={error ? 'field has-error' : 'field'}>
           <label htmlFor="explain-text">Error message</label>
           <textarea
@@ -55,6 +60,12 @@ export function ExplainView() {
             aria-describedby={error ? 'explain-error explain-help' : 'explain-help'}
             aria-invalid={error ? true : undefined}
             onChange={(e) => setText(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+                e.preventDefault();
+                form.current?.requestSubmit();
+              }
+            }}
           />
           {error && (
             <p className="field-error" id="explain-error" role="alert">
@@ -62,7 +73,7 @@ export function ExplainView() {
             </p>
           )}
           <p className="field-help" id="explain-help">
-            Relink reads it on this computer and does not keep it.
+            Relink reads it on this computer and does not keep it. Press Ctrl+Enter to explain.
           </p>
         </div>
         <div className="form-actions">

@@ -1,5 +1,4 @@
 import { useEffect, useRef, useState, type RefObject } from 'react';
-import type { AppSummary } from '../../../../shared/api.js';
 import { latestForTarget } from '../../state/operations.js';
 import { afterAppAdded, finishOnboarding, startDemo, useRelink } from '../../state/store.js';
 import { ReconnectControl } from '../../operations/ReconnectControl.js';
@@ -7,15 +6,19 @@ import { HelpLink } from '../../ui/HelpLink.js';
 import { Icon } from '../../ui/Icon.js';
 import { Busy } from '../../ui/Status.js';
 import { AddAppForm } from '../apps/AddAppForm.js';
+import { KeychainNotice } from '../../shell/DemoBanner.js';
+import { AppChecks, type AddedApp } from '../apps/AppChecks.js';
 
 /**
  * First run: two ways in. Add the firm's own Xero app and connect it, or explore a made-up firm in the
  * built-in Xero sandbox, with the kinds of breakage Relink exists for already in place.
  */
-type Step = { kind: 'choose' } | { kind: 'add' } | { kind: 'connect'; app: AppSummary };
+type Step = { kind: 'choose' } | { kind: 'add' } | { kind: 'connect'; app: AddedApp };
 
 export function FirstRun() {
   const [step, setStep] = useState<Step>({ kind: 'choose' });
+  // Without a usable keychain the firm's own profile can keep nothing: say what is missing before anything else.
+  const keychain = useRelink((s) => s.session?.keychainHelp ?? null);
   const heading = useRef<HTMLHeadingElement>(null);
   const first = useRef(true);
   useEffect(() => {
@@ -36,6 +39,7 @@ export function FirstRun() {
           </span>
           Relink
         </p>
+        {keychain && <KeychainNotice help={keychain} />}
         {step.kind === 'choose' && <Choose heading={heading} onAdd={() => setStep({ kind: 'add' })} />}
         {step.kind === 'add' && (
           <>
@@ -129,7 +133,7 @@ function Choose({ heading, onAdd }: { heading: RefObject<HTMLHeadingElement | nu
   );
 }
 
-function Connect({ heading, app }: { heading: RefObject<HTMLHeadingElement | null>; app: AppSummary }) {
+function Connect({ heading, app }: { heading: RefObject<HTMLHeadingElement | null>; app: AddedApp }) {
   const ops = useRelink((s) => s.operations);
   const op = latestForTarget(ops, app.id, null, null);
   const done = op?.state === 'succeeded';
@@ -139,9 +143,12 @@ function Connect({ heading, app }: { heading: RefObject<HTMLHeadingElement | nul
         Connect {app.name}
       </h1>
       <p className="lead">
-        {app.name} is set up. Now approve it in Xero: your browser opens Xero's sign-in. Sign in as the person whose access
+        {app.name} is added. Now approve it in Xero: your browser opens Xero's sign-in. Sign in as the person whose access
         the connections should use, tick the client organisations, and press Allow access.
       </p>
+      <div className="card">
+        <AppChecks app={app} />
+      </div>
       <div className="card">
         <ol className="steps">
           <li>Press Connect. Your browser opens Xero.</li>

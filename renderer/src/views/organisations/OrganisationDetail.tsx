@@ -1,4 +1,4 @@
-import { useEffect, useRef, type KeyboardEvent } from 'react';
+import { useEffect, useRef } from 'react';
 import { BROKEN_HEALTH } from '../../../../shared/domain.js';
 import { appName, staffName, type AppView, type ConnectionView, type SnapshotIndex } from '../../state/derive.js';
 import { latestFor } from '../../state/operations.js';
@@ -8,11 +8,12 @@ import { ReconnectControl } from '../../operations/ReconnectControl.js';
 import { Icon } from '../../ui/Icon.js';
 import { HealthBadge } from '../../ui/Status.js';
 import { ago, day, when } from '../../ui/format.js';
-import { CAUSE_WORDS, CONFIDENCE_WORDS, HEALTH_WORDS, plural } from '../../ui/words.js';
+import { CAUSE_WORDS, CONFIDENCE_WORDS, failureWords, HEALTH_WORDS, needAttention, plural, WORKING_HEALTH } from '../../ui/words.js';
 
 /**
  * One organisation: every app's connection to it, what is wrong in plain words, the evidence, who connected
- * it, how long it keeps working unused, and Reconnect.
+ * it, how long a working one keeps working unused, and Reconnect where reconnecting can fix it. Escape closes
+ * it (OrganisationsView listens on the whole window).
  */
 export function OrganisationDetail({
   orgId,
@@ -34,16 +35,9 @@ export function OrganisationDetail({
     if (focusOnOpen) heading.current?.focus();
   }, [orgId, focusOnOpen]);
 
-  const onKeyDown = (e: KeyboardEvent) => {
-    if (e.key === 'Escape') {
-      e.preventDefault();
-      onClose();
-    }
-  };
-
   if (!row) {
     return (
-      <section className="detail" aria-label="Organisation" onKeyDown={onKeyDown}>
+      <section className="detail" aria-label="Organisation">
         <div className="detail-head">
           <h2 ref={heading} tabIndex={-1}>
             Organisation not found
@@ -70,7 +64,7 @@ export function OrganisationDetail({
   const appsConnected = index.apps.length - missing.length;
 
   return (
-    <section className="detail" aria-labelledby="detail-title" onKeyDown={onKeyDown}>
+    <section className="detail" aria-labelledby="detail-title">
       <div className="detail-head">
         <h2 id="detail-title" ref={heading} tabIndex={-1}>
           {row.name}
@@ -80,7 +74,7 @@ export function OrganisationDetail({
       <p className="muted">
         {plural(appsConnected, 'app')} connected
         {present.length > appsConnected ? ` through ${plural(present.length, 'sign-in')}` : ''}
-        {broken > 0 ? `; ${broken} ${broken === 1 ? 'needs' : 'need'} attention` : '; all working'}.
+        {broken > 0 ? `; ${needAttention(broken)}` : '; all working'}.
       </p>
       <ul className="detail-connections">
         {present.map(({ app, connection }) => (
@@ -97,13 +91,20 @@ export function OrganisationDetail({
             {missing.map((app) => (
               <li key={app.id} className="detail-missing-app">
                 <span>{app.name}</span>
-                <ReconnectControl
-                  target={{ appId: app.id, staffId: null, tenantId: row.id }}
-                  label="Connect"
-                  ariaLabel={`Connect ${app.name} for ${row.name}`}
-                  appName={app.name}
-                  primary={false}
-                />
+                {app.credentialState === 'rejected' ? (
+                  // Connecting an app Xero rejects cannot work: say where the fix is instead.
+                  <a href={href('apps')} className="cell-sub">
+                    Xero does not accept {app.name} now: fix it in Apps first
+                  </a>
+                ) : (
+                  <ReconnectControl
+                    target={{ appId: app.id, staffId: null, tenantId: row.id }}
+                    label="Connect"
+                    ariaLabel={`Connect ${app.name} for ${row.name}`}
+                    appName={app.name}
+                    primary={false}
+                  />
+                )}
               </li>
             ))}
           </ul>
@@ -200,11 +201,12 @@ function ConnectionDetail({
           <dt>Last refreshed</dt>
           <dd title={when(grant?.lastRefreshAt ?? null)}>{ago(grant?.lastRefreshAt ?? null, now)}</dd>
         </div>
-        {grant && (
+        {/* A forecast only for a connection that works today: a broken one keeps working for no days at all. */}
+        {grant && WORKING_HEALTH.has(c.health) && (
           <div>
             <dt>Keeps working unused for</dt>
             <dd title={when(grant.refreshTokenExpiresAt)}>
-              {grant.daysLeft > 0 ? `${plural(grant.daysLeft, 'more day')} (until ${day(grant.refreshTokenExpiresAt)})` : 'Ended'}
+              {grant.daysLeft > 0 ? `${plural(grant.daysLeft, 'more day')} (until ${day(grant.refreshTokenExpiresAt)})` : 'Ends today unless Relink refreshes it'}
             </dd>
           </div>
         )}
@@ -217,9 +219,7 @@ function ConnectionDetail({
         {grant?.lastFailure && broken && (
           <div>
             <dt>Xero's answer</dt>
-            <dd>
-              <code>{grant.lastFailure}</code>
-            </dd>
+            <dd>{failureWords(grant.lastFailure)}</dd>
           </div>
         )}
       </dl>
@@ -234,15 +234,18 @@ function ConnectionDetail({
           Open keychain settings
         </a>
       )}
-      <ReconnectControl
-        target={{ appId: c.appId, staffId: c.staffId, tenantId: c.orgId }}
-        label="Reconnect"
-        ariaLabel={`Reconnect ${appName(index, c.appId)} for ${orgName}${twin ? ` as ${who}` : ''}`}
-        who={who}
-        appName={app.name}
-        primary={(broken || c.health === 'expiring') && c.fixAction !== 'update-app-credentials' && c.fixAction !== 'unlock-keychain'}
-        operation={op}
-      />
+      {/* Xero refuses every sign-in of an app it no longer accepts, so a Reconnect here would only fail. */}
+      {c.health !== 'app-broken' && c.fixAction !== 'update-app-credentials' && (
+        <ReconnectControl
+          target={{ appId: c.appId, staffId: c.staffId, tenantId: c.orgId }}
+          label="Reconnect"
+          ariaLabel={`Reconnect ${appName(index, c.appId)} for ${orgName}${twin ? ` as ${who}` : ''}`}
+          who={who}
+          appName={app.name}
+          primary={(broken || c.health === 'expiring') && c.fixAction !== 'unlock-keychain'}
+          operation={op}
+        />
+      )}
     </li>
   );
 }

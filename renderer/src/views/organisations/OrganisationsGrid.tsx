@@ -2,21 +2,24 @@ import { defaultRangeExtractor, useVirtualizer, type Range } from '@tanstack/rea
 import { flexRender, type Table } from '@tanstack/react-table';
 import { memo, useCallback, useImperativeHandle, useLayoutEffect, useRef, useState, type KeyboardEvent, type Ref } from 'react';
 import type { Operation } from '../../../../shared/api.js';
-import type { AppView, ConnectionView, OrgRow } from '../../state/derive.js';
+import type { AppView, ConnectionView, GrantView, OrgRow } from '../../state/derive.js';
 import { activeFor } from '../../state/operations.js';
 import { useRelink } from '../../state/store.js';
 import { Icon } from '../../ui/Icon.js';
 import { Busy, HealthBadge } from '../../ui/Status.js';
-import { CAUSE_WORDS, CONFIDENCE_WORDS, HEALTH_WORDS } from '../../ui/words.js';
+import { CAUSE_WORDS, CONFIDENCE_WORDS, daysLeftWords, HEALTH_WORDS, needAttention, plural } from '../../ui/words.js';
 
 /**
  * The organisations × apps grid: an ARIA grid with one row per organisation (named by it, its name in the row
  * header) and one cell per app. Only the rows in view are in the DOM (TanStack Virtual); aria-rowcount and
  * aria-rowindex tell assistive technology where they sit in the whole list. One cell is in the tab order;
- * arrow keys, Home/End, PageUp/PageDown move between cells and Enter opens the organisation.
+ * arrow keys, Home/End, PageUp/PageDown move between cells, Enter opens the organisation and Space selects its
+ * row (aria-selected; the grid is aria-multiselectable) for the bulk actions above the grid. A click on a row's
+ * tick box does the same; Shift+click selects every row in between.
  */
 
-const ROW_HEIGHT = 52;
+/** One line per organisation: at 1366×768 about 14 organisations fit (two-line rows fitted nine). */
+export const ROW_HEIGHT = 36;
 const OVERSCAN = 8;
 
 export interface GridHandle {
@@ -30,12 +33,18 @@ interface Props {
   /** The organisations to show, filtered and in order. */
   rows: OrgRow[];
   apps: AppView[];
-  selectedId: string | null;
+  grants: ReadonlyMap<string, GrantView>;
+  /** The organisation open in the detail panel. */
+  openId: string | null;
   onOpen: (orgId: string) => void;
+  /** Organisations ticked for a bulk action. */
+  selected: ReadonlySet<string>;
+  /** Ticks or unticks `orgIds` (one row, a Shift+click range, or every row shown). */
+  onSelect: (orgIds: string[], on: boolean) => void;
   handle: Ref<GridHandle>;
 }
 
-export function OrganisationsGrid({ table, rows, apps, selectedId, onOpen, handle }: Props) {
+export function OrganisationsGrid({ table, rows, apps, grants, openId, onOpen, selected, onSelect, handle }: Props) {
   const colCount = apps.length + 1;
   const scrollRef = useRef<HTMLDivElement>(null);
   const gridRef = useRef<HTMLDivElement>(null);
@@ -78,6 +87,27 @@ export function OrganisationsGrid({ table, rows, apps, selectedId, onOpen, handl
     onOpenRef.current(orgId);
   }, []);
 
+  // Selection: the tick box toggles its row; Shift+click ticks (or unticks) every row from the last one clicked.
+  const rowsRef = useRef(rows);
+  const selectedRef = useRef(selected);
+  const onSelectRef = useRef(onSelect);
+  const anchor = useRef<number | null>(null);
+  useLayoutEffect(() => {
+    rowsRef.current = rows;
+    selectedRef.current = selected;
+    onSelectRef.current = onSelect;
+  });
+  const onTick = useCallback((rowIndex: number, shift: boolean) => {
+    const all = rowsRef.current;
+    const row = all[rowIndex];
+    if (!row) return;
+    const on = !selectedRef.current.has(row.id);
+    const from = shift && anchor.current !== null ? Math.min(anchor.current, rowIndex) : rowIndex;
+    const to = shift && anchor.current !== null ? Math.max(anchor.current, rowIndex) : rowIndex;
+    anchor.current = rowIndex;
+    onSelectRef.current(all.slice(from, to + 1).map((r) => r.id), on);
+  }, []);
+
   const focusActive = useCallback(() => {
     gridRef.current?.querySelector<HTMLElement>('[data-active="true"]')?.focus({ preventScroll: true });
   }, []);
@@ -116,10 +146,7 @@ export function OrganisationsGrid({ table, rows, apps, selectedId, onOpen, handl
         const row = rows[activeRow];
         if (row) onOpen(row.id);
       },
-      ' ': () => {
-        const row = rows[activeRow];
-        if (row) onOpen(row.id);
-      },
+      ' ': () => onTick(activeRow, e.shiftKey),
     };
     const action = handled[e.key];
     if (!action) return;
@@ -129,9 +156,11 @@ export function OrganisationsGrid({ table, rows, apps, selectedId, onOpen, handl
 
   const headerGroup = table.getHeaderGroups()[0];
   const gridStyle = {
-    ['--grid-min' as string]: `${11 + apps.length * 9}rem`,
-    ['--grid-cols' as string]: `minmax(11rem, 1.6fr) repeat(${apps.length}, minmax(9rem, 1fr))`,
+    ['--grid-min' as string]: `${14 + apps.length * 9}rem`,
+    ['--grid-cols' as string]: `minmax(14rem, 1.6fr) repeat(${apps.length}, minmax(9rem, 1fr))`,
   };
+  const allShownSelected = rows.length > 0 && rows.every((r) => selected.has(r.id));
+  const someShownSelected = !allShownSelected && rows.some((r) => selected.has(r.id));
 
   return (
     <div
@@ -140,6 +169,7 @@ export function OrganisationsGrid({ table, rows, apps, selectedId, onOpen, handl
       aria-label="Organisations"
       aria-rowcount={rows.length + 1}
       aria-colcount={colCount}
+      aria-multiselectable="true"
       className="org-grid"
       style={gridStyle}
       onKeyDown={onKeyDown}
@@ -156,6 +186,14 @@ export function OrganisationsGrid({ table, rows, apps, selectedId, onOpen, handl
                 aria-sort={sorted === 'asc' ? 'ascending' : sorted === 'desc' ? 'descending' : 'none'}
                 className={i === 0 ? 'org-grid-colhead first' : 'org-grid-colhead'}
               >
+                {i === 0 && (
+                  <SelectAll
+                    checked={allShownSelected}
+                    mixed={someShownSelected}
+                    count={rows.length}
+                    onChange={(on) => onSelect(rows.map((r) => r.id), on)}
+                  />
+                )}
                 <button
                   type="button"
                   className="sort-button"
@@ -185,9 +223,12 @@ export function OrganisationsGrid({ table, rows, apps, selectedId, onOpen, handl
                 start={item.start}
                 apps={apps}
                 activeCol={item.index === activeRow ? activeCol : -1}
-                selected={row.id === selectedId}
+                open={row.id === openId}
+                selected={selected.has(row.id)}
+                grants={grants}
                 operations={operations}
                 onCellClick={onCellClick}
+                onTick={onTick}
               />
             );
           })}
@@ -204,19 +245,25 @@ interface RowProps {
   apps: AppView[];
   /** The active column when this row holds the grid's tab stop, else -1. */
   activeCol: number;
+  /** Open in the detail panel. */
+  open: boolean;
+  /** Ticked for a bulk action. */
   selected: boolean;
+  grants: ReadonlyMap<string, GrantView>;
   operations: readonly Operation[];
   onCellClick: (row: number, col: number, orgId: string) => void;
+  onTick: (row: number, shift: boolean) => void;
 }
 
 // Rows re-render only when their own data, position or focus changes; scrolling renders just the new ones.
-const GridRow = memo(function GridRow({ org, rowIndex, start, apps, activeCol, selected, operations, onCellClick }: RowProps) {
+const GridRow = memo(function GridRow({ org, rowIndex, start, apps, activeCol, open, selected, grants, operations, onCellClick, onTick }: RowProps) {
   return (
     <div
       role="row"
       aria-rowindex={rowIndex + 2}
       aria-label={org.name}
-      className={selected ? 'org-grid-row selected' : 'org-grid-row'}
+      aria-selected={selected}
+      className={`org-grid-row${open ? ' open' : ''}${selected ? ' ticked' : ''}`}
       style={{ transform: `translateY(${start}px)`, height: ROW_HEIGHT }}
     >
       <div
@@ -229,8 +276,25 @@ const GridRow = memo(function GridRow({ org, rowIndex, start, apps, activeCol, s
         title={org.name}
         onClick={() => onCellClick(rowIndex, 0, org.id)}
       >
+        {/* The row's selection is its aria-selected (Space toggles it); the box is the pointer's way in. */}
+        <span
+          className={selected ? 'row-tick on' : 'row-tick'}
+          aria-hidden="true"
+          title={selected ? `Untick ${org.name}` : `Tick ${org.name} for a bulk action`}
+          onClick={(e) => {
+            e.stopPropagation();
+            onTick(rowIndex, e.shiftKey);
+          }}
+        >
+          {selected && <Icon name="tick" />}
+        </span>
         <span className="org-name-text">{org.name}</span>
-        {org.broken > 0 && <span className="org-broken">{org.broken === 1 ? '1 needs attention' : `${org.broken} need attention`}</span>}
+        {org.broken > 0 && (
+          <span className="org-broken" title={needAttention(org.broken)}>
+            {org.broken.toLocaleString()}
+            <span className="org-broken-words">{needAttention(org.broken).slice(org.broken.toLocaleString().length)}</span>
+          </span>
+        )}
       </div>
       {apps.map((app, i) => (
         <Cell
@@ -239,6 +303,7 @@ const GridRow = memo(function GridRow({ org, rowIndex, start, apps, activeCol, s
           org={org}
           connection={org.cells[i] ?? null}
           count={org.cellCounts[i] ?? 0}
+          grant={grantOf(grants, org.cells[i] ?? null)}
           col={i + 1}
           active={activeCol === i + 1}
           operations={operations}
@@ -249,11 +314,35 @@ const GridRow = memo(function GridRow({ org, rowIndex, start, apps, activeCol, s
   );
 });
 
+function grantOf(grants: ReadonlyMap<string, GrantView>, c: ConnectionView | null): GrantView | undefined {
+  return c ? grants.get(c.grantId) : undefined;
+}
+
+/** The header's tick box: every organisation shown (after filters), or none. */
+function SelectAll({ checked, mixed, count, onChange }: { checked: boolean; mixed: boolean; count: number; onChange: (on: boolean) => void }) {
+  const ref = useRef<HTMLInputElement>(null);
+  useLayoutEffect(() => {
+    if (ref.current) ref.current.indeterminate = mixed;
+  }, [mixed]);
+  return (
+    <input
+      ref={ref}
+      type="checkbox"
+      className="select-all"
+      checked={checked}
+      disabled={count === 0}
+      aria-label={checked ? `Untick all ${plural(count, 'organisation')} shown` : `Tick all ${plural(count, 'organisation')} shown`}
+      onChange={(e) => onChange(e.target.checked)}
+    />
+  );
+}
+
 function Cell({
   app,
   org,
   connection,
   count,
+  grant,
   col,
   active,
   operations,
@@ -264,6 +353,8 @@ function Cell({
   connection: ConnectionView | null;
   /** Connections this cell stands for (two people may each have connected the app). */
   count: number;
+  /** The sign-in behind the connection shown (for the days an expiring one has left). */
+  grant: GrantView | undefined;
   col: number;
   active: boolean;
   operations: readonly Operation[];
@@ -289,8 +380,11 @@ function Cell({
   }
   const words = HEALTH_WORDS[connection.health];
   const why = connection.cause ? CAUSE_WORDS[connection.cause] : null;
+  // An expiring connection says how long it has: that is what the advisor must plan around.
+  const left = connection.health === 'expiring' && grant ? daysLeftWords(grant.daysLeft) : null;
+  const extra = [left ?? (why && connection.health !== 'healthy' ? why : null), count > 1 ? plural(count, 'sign-in') : null].filter(Boolean).join(' · ');
   const tooltip = [
-    `${app.name}: ${words.label}.`,
+    `${app.name}: ${words.label}${left ? `, ${left}` : ''}.`,
     why ? `Why: ${why}${connection.confidence ? ` (${CONFIDENCE_WORDS[connection.confidence]})` : ''}.` : words.meaning,
     connection.fix ?? '',
     count > 1 ? `${count} people's sign-ins reach this organisation; this is the one that most needs attention.` : '',
@@ -304,14 +398,8 @@ function Cell({
       ) : (
         <>
           <HealthBadge health={connection.health} short />
-          {why && connection.health !== 'healthy' ? (
-            <span className="cell-why">
-              {why}
-              {count > 1 && ` · ${count} sign-ins`}
-            </span>
-          ) : (
-            count > 1 && <span className="cell-why">{count} sign-ins</span>
-          )}
+          {/* The "·" before it is the stylesheet's (.cell-why::before), so the cell reads "Needs reconnect · why". */}
+          {extra && <span className="cell-why">{extra}</span>}
         </>
       )}
     </div>

@@ -1,9 +1,11 @@
 import { getCoreRowModel, useReactTable, type ColumnDef, type SortingState } from '@tanstack/react-table';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { indexSnapshot, sortedRows, type OrgRow } from '../../state/derive.js';
 import { href, navigate, type Route } from '../../state/router.js';
 import { useSnapshot } from '../../state/store.js';
 import { ViewHeading } from '../../ui/ViewHeading.js';
+import { plural } from '../../ui/words.js';
+import { BulkActions } from './BulkActions.js';
 import { OrganisationDetail } from './OrganisationDetail.js';
 import { OrganisationFilters } from './OrganisationFilters.js';
 import { OrganisationsGrid, type GridHandle } from './OrganisationsGrid.js';
@@ -14,7 +16,9 @@ const NO_DATA: OrgRow[] = [];
 
 /**
  * Every client organisation and every app, with search and filters; the organisation detail opens beside
- * the grid (`#/organisations/<id>`), so the list and the filters stay where they were.
+ * the grid (`#/organisations/<id>`), or over it in a narrow window, so the list and the filters stay where
+ * they were. Escape closes the detail from anywhere in the window. Organisations ticked in the grid get the
+ * bulk actions above it.
  */
 export function OrganisationsView({ route }: { route: Route }) {
   const snapshot = useSnapshot();
@@ -24,6 +28,7 @@ export function OrganisationsView({ route }: { route: Route }) {
   const [sorting, setSorting] = useState<SortingState>([{ id: 'name', desc: false }]);
   const grid = useRef<GridHandle>(null);
   const [focusDetail, setFocusDetail] = useState(false);
+  const [ticked, setTicked] = useState<ReadonlySet<string>>(() => new Set());
 
   // Links from elsewhere (the Overview's counts, back/forward) set the filters through the URL.
   const lastParams = useRef(paramsKey);
@@ -83,30 +88,91 @@ export function OrganisationsView({ route }: { route: Route }) {
     setFocusDetail(true);
     navigate(href('organisations', orgId, query(filters)));
   };
-  const close = () => {
-    navigate(href('organisations', null, query(filters)));
+  const close = useCallback(() => {
+    navigate(href('organisations', null, filtersToParams(filters)));
     // The grid is still mounted; give focus back to the cell the advisor came from.
     requestAnimationFrame(() => grid.current?.focus());
-  };
+  }, [filters]);
+
+  // Escape closes the detail wherever focus is (the filters, the grid, the panel), except where Escape already
+  // means something: clearing a search box with text in it, or a control that handled it itself.
+  const openId = route.id;
+  useEffect(() => {
+    if (!openId) return;
+    const onKey = (e: globalThis.KeyboardEvent) => {
+      if (e.key !== 'Escape' || e.defaultPrevented) return;
+      const t = e.target as HTMLElement | null;
+      if (t instanceof HTMLInputElement && t.type === 'search' && t.value !== '') return;
+      e.preventDefault();
+      close();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [openId, close]);
+
+  const onSelect = useCallback((orgIds: string[], on: boolean) => {
+    setTicked((prev) => {
+      const next = new Set(prev);
+      for (const id of orgIds) {
+        if (on) next.add(id);
+        else next.delete(id);
+      }
+      return next;
+    });
+  }, []);
+  // A ticked organisation that is no longer connected to anything leaves the selection.
+  const selected = useMemo(() => {
+    const live = [...ticked].filter((id) => index.rowsById.has(id));
+    return live.length === ticked.size ? ticked : new Set(live);
+  }, [ticked, index]);
+  const hiddenTicked = useMemo(() => {
+    if (selected.size === 0) return 0;
+    const shownIds = new Set(rows.map((r) => r.id));
+    return [...selected].filter((id) => !shownIds.has(id)).length;
+  }, [selected, rows]);
 
   const total = index.rows.length;
   const shown = rows.length;
+  const attentionOrgs = useMemo(() => index.rows.filter((r) => r.broken > 0).length, [index]);
+  const onlyAttention = filters.health === 'attention';
 
   return (
     <div className={route.id ? 'orgs-layout with-detail' : 'orgs-layout'}>
       <div className="orgs-main">
-        <ViewHeading>Organisations</ViewHeading>
-        <OrganisationFilters index={index} filters={filters} onChange={updateFilters} />
-        <p className="result-count" role="status" aria-live="polite">
-          {hasFilters(filters)
-            ? `Showing ${shown.toLocaleString()} of ${total.toLocaleString()} organisations`
-            : `${total.toLocaleString()} organisations`}
-        </p>
+        <div className="orgs-head">
+          <ViewHeading>Organisations</ViewHeading>
+          <p className="result-count" role="status" aria-live="polite">
+            {hasFilters(filters)
+              ? `Showing ${shown.toLocaleString()} of ${plural(total, 'organisation')}`
+              : plural(total, 'organisation')}
+          </p>
+        </div>
+        <OrganisationFilters
+          index={index}
+          filters={filters}
+          onChange={updateFilters}
+          attention={{
+            pressed: onlyAttention,
+            count: attentionOrgs,
+            toggle: () => updateFilters({ ...filters, health: onlyAttention ? '' : 'attention' }),
+          }}
+        />
+        {selected.size > 0 && <BulkActions index={index} selected={selected} hidden={hiddenTicked} onClear={() => setTicked(new Set())} />}
         {total === 0 ? (
           <p className="empty">No organisations are connected yet. Connect one from the Apps view.</p>
         ) : (
           <>
-            <OrganisationsGrid table={table} rows={rows} apps={index.apps} selectedId={route.id} onOpen={open} handle={grid} />
+            <OrganisationsGrid
+              table={table}
+              rows={rows}
+              apps={index.apps}
+              grants={index.grantsById}
+              openId={route.id}
+              onOpen={open}
+              selected={selected}
+              onSelect={onSelect}
+              handle={grid}
+            />
             {shown === 0 && <p className="empty">No organisations match these filters.</p>}
           </>
         )}

@@ -3,6 +3,7 @@ import { runCheck } from '../../state/store.js';
 import { appName, staffName, type ConnectionView, type IncidentView, type SnapshotIndex } from '../../state/derive.js';
 import { href } from '../../state/router.js';
 import { ReconnectControl } from '../../operations/ReconnectControl.js';
+import { IncidentScope } from '../../operations/IncidentScope.js';
 import { HealthBadge } from '../../ui/Status.js';
 import { ago } from '../../ui/format.js';
 import { CONFIDENCE_WORDS, HEALTH_WORDS } from '../../ui/words.js';
@@ -29,6 +30,7 @@ export function IncidentCard({ incident, index, now }: { incident: IncidentView;
         {incident.summary}
       </h3>
       <p className="incident-fix">{incident.fix.text}</p>
+      <IncidentScope incident={incident} />
       {incident.evidence.length > 0 && (
         <details className="evidence">
           <summary>Why Relink thinks so ({incident.evidence.length})</summary>

@@ -6,10 +6,15 @@ import { useSnapshot } from '../../state/store.js';
 import { StatusText } from '../../ui/Status.js';
 import { ViewHeading } from '../../ui/ViewHeading.js';
 import { plural } from '../../ui/words.js';
+import { ExpiringCard, expiringGroups } from './ExpiringCard.js';
 import { HealthCounts } from './HealthCounts.js';
 import { IncidentCard } from './IncidentCard.js';
 
-/** What needs the advisor now: open incidents first, each with its fix, then every connection by health. */
+/**
+ * What needs the advisor now: open incidents first, each with its fix, then sign-ins about to end on their own
+ * (with their date and clients), then every connection by health. When nothing needs attention it says only
+ * what it knows: nothing connected yet, nothing checked yet, or every connection it checked works.
+ */
 export function OverviewView() {
   const snapshot = useSnapshot();
   const index = useMemo(() => indexSnapshot(snapshot), [snapshot]);
@@ -18,6 +23,9 @@ export function OverviewView() {
     () => snapshot.connections.filter((c) => BROKEN_HEALTH.has(c.health) && !c.incidentId).length,
     [snapshot],
   );
+  const expiring = useMemo(() => expiringGroups(index, snapshot.connections), [index, snapshot]);
+  const total = snapshot.connections.length;
+  const unchecked = index.healthCounts.unverified + index.healthCounts.checking;
 
   return (
     <>
@@ -32,16 +40,17 @@ export function OverviewView() {
 
       <section aria-labelledby="attention-heading" className="section">
         <h2 id="attention-heading">Needs your attention</h2>
-        {incidents.length === 0 && loose === 0 ? (
-          <p className="empty">
-            <StatusText tone="ok" icon="check" text="Nothing needs attention. Every connection Relink checked is working." />
-          </p>
+        {incidents.length === 0 && loose === 0 && expiring.length === 0 ? (
+          <AllClear total={total} unchecked={unchecked} apps={snapshot.apps.length} />
         ) : (
           <>
-            {incidents.length > 0 && (
+            {(incidents.length > 0 || expiring.length > 0) && (
               <ul className="incident-list">
                 {incidents.map((i) => (
                   <IncidentCard key={i.id} incident={i} index={index} now={snapshot.generatedAt} />
+                ))}
+                {expiring.map((g) => (
+                  <ExpiringCard key={g.grant.id} group={g} index={index} />
                 ))}
               </ul>
             )}
@@ -58,8 +67,49 @@ export function OverviewView() {
 
       <section aria-labelledby="health-heading" className="section">
         <h2 id="health-heading">Connections by health</h2>
-        <HealthCounts index={index} />
+        {total === 0 ? <p className="muted">No connections yet.</p> : <HealthCounts index={index} />}
       </section>
     </>
+  );
+}
+
+/** Nothing broken and nothing ending: say exactly how much Relink knows. */
+function AllClear({ total, unchecked, apps }: { total: number; unchecked: number; apps: number }) {
+  if (total === 0) {
+    return (
+      <div className="empty">
+        <p>
+          <StatusText tone="info" icon="info" text="Nothing connected yet." />
+        </p>
+        <p>
+          {apps === 1 ? 'Your app is' : `Your ${apps} apps are`} set up, but no client organisation is connected to{' '}
+          {apps === 1 ? 'it' : 'them'}. <a href={href('apps')}>Connect organisations in Apps</a>.
+        </p>
+      </div>
+    );
+  }
+  if (unchecked === total) {
+    return (
+      <p className="empty">
+        <StatusText
+          tone="muted"
+          icon="question"
+          text={`Relink has not checked ${total === 1 ? 'the connection' : `any of the ${plural(total, 'connection')}`} yet. Press Check now to find out whether ${total === 1 ? 'it works' : 'they work'}.`}
+        />
+      </p>
+    );
+  }
+  return (
+    <p className="empty">
+      <StatusText
+        tone="ok"
+        icon="check"
+        text={
+          unchecked > 0
+            ? `Nothing needs attention among the ${plural(total - unchecked, 'connection')} Relink checked; ${plural(unchecked, 'connection')} not checked yet.`
+            : 'Nothing needs attention. Every connection Relink checked is working.'
+        }
+      />
+    </p>
   );
 }

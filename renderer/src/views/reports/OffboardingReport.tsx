@@ -36,7 +36,8 @@ export function OffboardingReport({ route }: { route: Route }) {
   const file = `relink-offboarding-${(audit.staff.email || name).replace(/[^a-z0-9]+/gi, '-').toLowerCase()}-${audit.generatedAt.slice(0, 10)}.pdf`;
   const movedCell = (m: { movedTo: { name: string; email: string } | null; movedBy: string | null; movedAt: string | null }) =>
     m.movedAt ? `${m.movedTo ? `To ${m.movedTo.name || m.movedTo.email}. ` : ''}${m.movedBy ? `${capitalise(m.movedBy)}, ` : ''}${when(m.movedAt)}` : '—';
-  const stateWord = (s: 'depends' | 'moved') => (s === 'moved' ? 'Moved' : 'Still depends on them');
+  const stateWord = (s: 'depends' | 'moved' | 'overridden') => (s === 'moved' ? 'Moved' : s === 'overridden' ? 'Overridden — not verified by Relink' : 'Still depends on them');
+  const p = audit.progress;
 
   return (
     <article className="report-page" aria-labelledby="report-title">
@@ -78,7 +79,7 @@ export function OffboardingReport({ route }: { route: Route }) {
           <div>
             <dt>Progress</dt>
             <dd>
-              {audit.progress.moved} of {audit.progress.total} moved, {audit.progress.remaining} remaining
+              {p.moved} of {p.total} moved{p.overridden ? `, ${p.overridden} overridden (not verified)` : ''}, {p.remaining} remaining
             </dd>
           </div>
         </dl>
@@ -86,15 +87,26 @@ export function OffboardingReport({ route }: { route: Route }) {
 
       <section className={`report-verdict verdict-${audit.verdict}`} aria-labelledby="report-verdict">
         <h2 id="report-verdict">Verdict: {verdict.label}</h2>
-        {audit.reasons.length > 0 ? (
+        {audit.reasons.length > 0 && (
           <ul>
             {audit.reasons.map((r, i) => (
               <li key={i}>{r}</li>
             ))}
           </ul>
-        ) : (
-          <p>Nothing depends on {name} any more.</p>
         )}
+        {audit.overrides.length > 0 && (
+          <>
+            <p>
+              <strong>Overrides</strong> — resolved on an advisor's word, not verified by Relink:
+            </p>
+            <ul>
+              {audit.overrides.map((r, i) => (
+                <li key={i}>{r}</li>
+              ))}
+            </ul>
+          </>
+        )}
+        {audit.verdict === 'safe-to-remove' && <p>Relink verified that nothing depends on {name} any more.</p>}
       </section>
 
       <ReportTable
@@ -114,7 +126,18 @@ export function OffboardingReport({ route }: { route: Route }) {
         empty="None recorded."
         rows={audit.appsCreated.map((a) => ({
           key: a.appId,
-          cells: [a.appName, a.organisations, a.state === 'moved' && a.how ? (a.how === 'transferred' ? 'Transferred' : 'Recreated') : stateWord(a.state), movedCell(a)],
+          cells: [
+            a.appName,
+            a.organisations,
+            a.state === 'overridden'
+              ? `${a.how === 'transferred' ? 'Transferred' : 'Recreated'}: ${stateWord(a.state)}`
+              : a.state === 'moved' && a.replacement
+                ? `Replaced by ${a.replacement.appName} (verified)`
+                : a.state === 'depends' && a.replacement
+                  ? `${stateWord(a.state)}: ${a.replacement.organisations.filter((o) => !o.reached).length} of ${a.replacement.organisations.length} not reached through ${a.replacement.appName}`
+                  : stateWord(a.state),
+            a.override ? `${a.movedBy}. ${when(a.override.at)}: "${a.override.reason}"` : movedCell(a),
+          ],
         }))}
       />
       <ReportTable

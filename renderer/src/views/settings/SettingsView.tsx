@@ -12,6 +12,7 @@ export function SettingsView() {
   const [interval, setIntervalText] = useState(String(settings.probeIntervalMinutes));
   const [notifications, setNotifications] = useState(settings.notifications);
   const [firmName, setFirmName] = useState(settings.firmName);
+  const [advisorName, setAdvisorName] = useState(settings.advisorName);
   const [error, setError] = useState<string | null>(null);
   const [firmError, setFirmError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
@@ -23,7 +24,8 @@ export function SettingsView() {
     if (
       settings.probeIntervalMinutes === base.probeIntervalMinutes &&
       settings.notifications === base.notifications &&
-      settings.firmName === base.firmName
+      settings.firmName === base.firmName &&
+      settings.advisorName === base.advisorName
     ) {
       return;
     }
@@ -31,6 +33,7 @@ export function SettingsView() {
     setIntervalText(String(settings.probeIntervalMinutes));
     setNotifications(settings.notifications);
     setFirmName(settings.firmName);
+    setAdvisorName(settings.advisorName);
   }, [settings, base]);
 
   const submit = async (e: FormEvent) => {
@@ -49,7 +52,7 @@ export function SettingsView() {
     setError(null);
     setFirmError(null);
     setSaving(true);
-    const r = await request('settings.update', { probeIntervalMinutes: minutes, notifications, firmName: firmName.trim() });
+    const r = await request('settings.update', { probeIntervalMinutes: minutes, notifications, firmName: firmName.trim(), advisorName: advisorName.trim() });
     setSaving(false);
     if (r.ok) {
       setBase(r.value);
@@ -88,6 +91,25 @@ export function SettingsView() {
             )}
             <p className="field-help" id="firm-help">
               Printed on the audit reports a partner files.
+            </p>
+          </div>
+          <div className="field">
+            <label htmlFor="advisor-name">Your name</label>
+            <input
+              id="advisor-name"
+              type="text"
+              value={advisorName}
+              maxLength={200}
+              autoComplete="name"
+              aria-describedby="advisor-help"
+              onChange={(e) => {
+                setAdvisorName(e.target.value);
+                setSaved(false);
+              }}
+            />
+            <p className="field-help" id="advisor-help">
+              Recorded with what you do in Relink (the activity log and the reports), next to this computer's user name. Leave it empty to record only the
+              user name.
             </p>
           </div>
           <div className={error ? 'field has-error' : 'field'}>
@@ -186,13 +208,35 @@ export function SettingsView() {
   );
 }
 
-function KeychainAdvice({ state }: { state: 'available' | 'locked' | 'unavailable' }) {
+function CheckAgain() {
+  return (
+    <p className="button-row">
+      <button type="button" className="button primary" onClick={() => void runCheck()}>
+        Check again
+      </button>
+    </p>
+  );
+}
+
+function KeychainAdvice({ state }: { state: keyof typeof KEYCHAIN_WORDS }) {
   if (state === 'available') {
     return (
       <p>
         Relink keeps each connection's key and any app secrets in this computer's keychain (macOS Keychain, Windows
         Credential Manager or GNOME Keyring), never in a file.
       </p>
+    );
+  }
+  if (state === 'not-answering') {
+    return (
+      <>
+        <p>
+          The keychain is not answering, so Relink is waiting before it refreshes connections. Nothing has been lost:
+          the keys are still there, and Relink asks again on its own every few minutes. If this lasts, restart the
+          computer's keychain service (or sign out and in again), then check again.
+        </p>
+        <CheckAgain />
+      </>
     );
   }
   if (state === 'locked') {
@@ -203,11 +247,7 @@ function KeychainAdvice({ state }: { state: 'available' | 'locked' | 'unavailabl
           Unlock it (usually by signing in to this computer again, or opening Keychain Access, Credential Manager or
           Passwords and Keys and unlocking the login keychain), then check again.
         </p>
-        <p className="button-row">
-          <button type="button" className="button primary" onClick={() => void runCheck()}>
-            Check again
-          </button>
-        </p>
+        <CheckAgain />
       </>
     );
   }

@@ -1,5 +1,6 @@
 import { useMemo, useState } from 'react';
 import { BROKEN_HEALTH } from '../../../../shared/domain.js';
+import type { PasswordChangePreview } from '../../../../shared/workflows.js';
 import { appName, compareNames, indexSnapshot, type SnapshotIndex, type StaffView as Person } from '../../state/derive.js';
 import { href, navigate } from '../../state/router.js';
 import { request, runCheck, useSnapshot } from '../../state/store.js';
@@ -7,8 +8,9 @@ import { Icon } from '../../ui/Icon.js';
 import { HealthBadge, StatusText } from '../../ui/Status.js';
 import { ViewHeading } from '../../ui/ViewHeading.js';
 import { ago, day } from '../../ui/format.js';
-import { HEALTH_WORDS, plural, STAFF_STATUS_WORDS } from '../../ui/words.js';
+import { failureWords, HEALTH_WORDS, plural, STAFF_STATUS_WORDS, WORKING_HEALTH } from '../../ui/words.js';
 import { ACTIONS, DataTable } from '../../ui/DataTable.js';
+import { ConfirmDialog } from '../../ui/ConfirmDialog.js';
 
 /**
  * The firm's people and what depends on each of them: their sign-ins (one per app), the organisations reached
@@ -46,6 +48,8 @@ function PersonRows({ person, index, now }: { person: Person; index: SnapshotInd
   const [checking, setChecking] = useState(false);
   const [declaring, setDeclaring] = useState(false);
   const [declareError, setDeclareError] = useState<string | null>(null);
+  // "Password changed…": first what it would do (nothing recorded yet), then the advisor confirms.
+  const [preview, setPreview] = useState<PasswordChangePreview | null>(null);
   const grants = index.grantsByStaff.get(person.id) ?? [];
   const connections = index.connectionsByStaff.get(person.id) ?? [];
   const orgs = new Set(connections.map((c) => c.orgId)).size;
@@ -111,9 +115,9 @@ function PersonRows({ person, index, now }: { person: Person; index: SnapshotInd
                   if (declaring) return;
                   setDeclaring(true);
                   setDeclareError(null);
-                  const r = await request('staff.passwordChanged', { staffId: person.id });
+                  const r = await request('staff.passwordChangePreview', { staffId: person.id });
                   setDeclaring(false);
-                  if (r.ok) navigate(href('reconnect', person.id));
+                  if (r.ok) setPreview(r.value);
                   else setDeclareError(r.error.message);
                 }}
               >
@@ -124,11 +128,30 @@ function PersonRows({ person, index, now }: { person: Person; index: SnapshotInd
               Offboard…
             </a>
           </div>
-          {declareError && (
+          {declareError && !preview && (
             <p className="field-error" role="alert">
               {declareError}
             </p>
           )}
+          <PasswordChangeDialog
+            preview={preview}
+            name={name}
+            busy={declaring}
+            error={preview ? declareError : null}
+            onCancel={() => {
+              setPreview(null);
+              setDeclareError(null);
+            }}
+            onConfirm={async () => {
+              setDeclaring(true);
+              setDeclareError(null);
+              const r = await request('staff.passwordChanged', { staffId: person.id });
+              setDeclaring(false);
+              if (!r.ok) return setDeclareError(r.error.message);
+              setPreview(null);
+              navigate(href('reconnect', person.id));
+            }}
+          />
         </td>
       </tr>
       <tr id={detailId} hidden={!open} className="staff-detail-row">
@@ -145,14 +168,13 @@ function PersonRows({ person, index, now }: { person: Person; index: SnapshotInd
                     <HealthBadge health={g.health} />
                     <span>{plural(count, 'organisation')}</span>
                     <span className="muted">Last refreshed {ago(g.lastRefreshAt, now)}</span>
-                    <span className={g.daysLeft <= 7 && g.health !== 'healthy' ? '' : 'muted'}>
-                      {g.daysLeft > 0 ? `Keeps working unused until ${day(g.refreshTokenExpiresAt)} (${plural(g.daysLeft, 'day')})` : 'Ended'}
-                    </span>
-                    {g.lastFailure && BROKEN_HEALTH.has(g.health) && (
-                      <span className="muted">
-                        Xero's answer: <code>{g.lastFailure}</code>
+                    {/* A forecast only for a sign-in that works today (a broken one keeps working for no days). */}
+                    {WORKING_HEALTH.has(g.health) && (
+                      <span className={g.daysLeft <= 7 && g.health !== 'healthy' ? '' : 'muted'}>
+                        {g.daysLeft > 0 ? `Keeps working unused until ${day(g.refreshTokenExpiresAt)} (${plural(g.daysLeft, 'day')})` : 'Ends today unless Relink refreshes it'}
                       </span>
                     )}
+                    {g.lastFailure && BROKEN_HEALTH.has(g.health) && <span className="muted">Xero's answer: {failureWords(g.lastFailure)}</span>}
                     {g.health !== 'healthy' && <span className="visually-hidden">{HEALTH_WORDS[g.health].meaning}</span>}
                   </li>
                 );
@@ -162,5 +184,64 @@ function PersonRows({ person, index, now }: { person: Person; index: SnapshotInd
         </td>
       </tr>
     </>
+  );
+}
+
+/** What recording "their password changed" does, shown before it is recorded: the plan it leads to, and what works now. */
+function PasswordChangeDialog({
+  preview,
+  name,
+  busy,
+  error,
+  onConfirm,
+  onCancel,
+}: {
+  preview: PasswordChangePreview | null;
+  name: string;
+  busy: boolean;
+  error: string | null;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  const plan = preview?.plan;
+  const connections = plan?.totals.connections ?? 0;
+  return (
+    <ConfirmDialog
+      open={preview !== null}
+      title={`Record that ${name} changed their Xero password?`}
+      confirmLabel="Record the password change"
+      busy={busy}
+      error={error}
+      onConfirm={onConfirm}
+      onCancel={onCancel}
+    >
+      {preview && plan && (
+        <>
+          <p>
+            Relink will treat {preview.signIns === 1 ? 'their sign-in' : `all ${plural(preview.signIns, 'sign-in')}`} as needing {name}'s approval
+            again, and plan{' '}
+            {plan.totals.consents === 0
+              ? 'nothing: none of their connections can be brought back by their approval'
+              : `${plural(plan.totals.consents, 'approval')} for ${plural(plan.totals.organisations, 'organisation')}`}
+            {plan.totals.tracked > 0 ? `, then ${plural(plan.totals.tracked, 'third-party app')} to reconnect in their own settings` : ''}.
+          </p>
+          {preview.workingNow > 0 && (
+            <p className="confirm-dialog-warning">
+              <StatusText
+                tone="warn"
+                icon="alert"
+                text={
+                  preview.workingNow === connections
+                    ? `All ${plural(connections, 'connection')} work right now. If ${name} has not changed their password, there is nothing to reconnect: check their connections instead.`
+                    : `${preview.workingNow} of these ${plural(connections, 'connection')} work right now.`
+                }
+              />
+            </p>
+          )}
+          {preview.alreadyDeclaredAt && <p className="muted">A password change for {name} is already recorded; this records it again from now.</p>}
+          <p className="muted">You can withdraw it afterwards from the reconnect page; that is recorded in the activity log too.</p>
+        </>
+      )}
+    </ConfirmDialog>
   );
 }

@@ -7,6 +7,7 @@ import { when } from '../../ui/format.js';
 import { plural, TRACKED_STATE_WORDS } from '../../ui/words.js';
 import { ReconnectAddress } from '../workflows/TrackedChecklist.js';
 import { ACTIONS, DataTable } from '../../ui/DataTable.js';
+import { ConfirmDialog } from '../../ui/ConfirmDialog.js';
 
 /**
  * Third-party apps (payroll, receipts, e-commerce, CRM) connected to clients' Xero organisations that Relink holds
@@ -87,8 +88,38 @@ export function TrackedView() {
 }
 
 function TrackedTable({ items, onChanged, onError, onNotice }: { items: Tracked[]; onChanged: () => Promise<void>; onError: (m: string) => void; onNotice: (m: string) => void }) {
+  // "Remove" asks first, in the window's one confirmation dialog.
+  const [removing, setRemoving] = useState<Tracked | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [removeError, setRemoveError] = useState<string | null>(null);
+  const removingLabel = removing ? `${removing.app} for ${removing.organisation}` : '';
   return (
     <div className="table-wrap">
+      <ConfirmDialog
+        open={removing !== null}
+        title={`Stop tracking ${removingLabel}?`}
+        confirmLabel="Stop tracking"
+        busy={busy}
+        error={removeError}
+        onCancel={() => {
+          setRemoving(null);
+          setRemoveError(null);
+        }}
+        onConfirm={async () => {
+          if (!removing) return;
+          setBusy(true);
+          const r = await request('tracked.remove', { id: removing.id });
+          setBusy(false);
+          if (!r.ok) return setRemoveError(r.error.message);
+          setRemoving(null);
+          setRemoveError(null);
+          onNotice(`${removingLabel} removed from the list.`);
+          await onChanged();
+        }}
+      >
+        <p>Relink forgets this entry and stops reminding you to reconnect it. This does not disconnect anything in Xero or in {removing?.app}.</p>
+        <p className="muted">To track it again, add it again (or import it).</p>
+      </ConfirmDialog>
       <DataTable className="tracked-table" label="Third-party apps" columns={['Organisation', 'App', 'Authorised by', 'State', 'Where to reconnect', 'Confirmed', ACTIONS]}>
         <tbody>
           {items.map((t) => {
@@ -135,15 +166,9 @@ function TrackedTable({ items, onChanged, onError, onNotice }: { items: Tracked[
                       type="button"
                       className="button small subtle"
                       aria-label={`Remove: ${label}`}
-                      onClick={async () => {
-                        if (!window.confirm(`Stop tracking ${label}? This does not disconnect anything in Xero.`)) return;
-                        const r = await request('tracked.remove', { id: t.id });
-                        if (!r.ok) return onError(r.error.message);
-                        onNotice(`${label} removed from the list.`);
-                        await onChanged();
-                      }}
+                      onClick={() => setRemoving(t)}
                     >
-                      Remove
+                      Remove…
                     </button>
                   </div>
                 </td>
@@ -203,7 +228,7 @@ function AddTrackedForm({ onAdded }: { onAdded: (t: Tracked) => Promise<void> })
           await onAdded(r.value);
         }}
       >
-        {field('organisation', 'Organisation', 'Its name as in Xero, or its tenant id.')}
+        {field('organisation', 'Organisation', 'Its name as in Xero, or its Xero organisation id.')}
         {field('app', 'App', 'For example Gusto, Dext, Shopify.')}
         {field('authorisedBy', 'Authorised by', "The staff member's email.", 'email')}
         {field('reconnectUrl', 'Where to reconnect (optional)', 'The https address of the app page where it connects to Xero.', 'url')}
@@ -252,7 +277,7 @@ function ImportTracked({ onImported }: { onImported: (r: TrackedImportResult) =>
     <section className="section card wide" aria-labelledby="tracked-import">
       <h2 id="tracked-import">Import from a CSV file</h2>
       <p className="muted">
-        The first line must be <code>organisation,app,authorised_by,reconnect_url,notes</code>. Organisations by name or tenant id, authorised_by by email. Relink checks every row
+        The first line must be <code>organisation,app,authorised_by,reconnect_url,notes</code>. Organisations by name or Xero organisation id, authorised_by by email. Relink checks every row
         first and imports nothing until you say so.
       </p>
       <div className="field">

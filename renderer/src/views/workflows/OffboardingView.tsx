@@ -12,6 +12,9 @@ import { when } from '../../ui/format.js';
 import { DEPENDENCY_WORDS, plural, STAFF_STATUS_WORDS, TRACKED_STATE_WORDS, VERDICT_WORDS } from '../../ui/words.js';
 import { ReconnectAddress } from './TrackedChecklist.js';
 import { ACTIONS, DataTable } from '../../ui/DataTable.js';
+import { ConfirmDialog } from '../../ui/ConfirmDialog.js';
+import { DisconnectButton } from '../../operations/DisconnectButton.js';
+import { DEFAULT_SETTINGS } from '../../../../shared/domain.js';
 
 /**
  * Before someone leaves: everything that depends on them (sign-ins, the organisations behind them, apps they
@@ -71,6 +74,11 @@ export function OffboardingView({ route }: { route: Route }) {
       ) : (
         <>
           <Verdict audit={audit} />
+          {audit.firmName === DEFAULT_SETTINGS.firmName && (
+            <p className="callout firm-name-hint">
+              The reports print the firm as "{audit.firmName}". <a href={href('settings')}>Set your firm's name in Settings</a> before filing one.
+            </p>
+          )}
 
           <section className="section card offboarding-setup" aria-labelledby="ob-setup">
             <h2 id="ob-setup">Who takes over</h2>
@@ -123,6 +131,16 @@ export function OffboardingView({ route }: { route: Route }) {
                 {audit.warnings.map((w, i) => (
                   <li key={i}>
                     <StatusText tone="warn" icon="alert" text={w.message} /> <span className="muted">({when(w.at)})</span>
+                    {w.unplanned.length > 0 && (
+                      <ul className="plain-list unplanned-list">
+                        {w.unplanned.map((u) => (
+                          <li key={u.connectionId}>
+                            {u.organisation} is connected to {u.appName}.{' '}
+                            <DisconnectButton connectionId={u.connectionId} organisation={u.organisation} appName={u.appName} onDone={load} />
+                          </li>
+                        ))}
+                      </ul>
+                    )}
                   </li>
                 ))}
               </ul>
@@ -205,24 +223,7 @@ export function OffboardingView({ route }: { route: Route }) {
             ) : (
               <ul className="plain-list created-apps">
                 {audit.appsCreated.map((a) => (
-                  <li key={a.appId} className="card created-app">
-                    <div className="checklist-head">
-                      <span className="cell-title">{a.appName}</span>
-                      <DependencyState state={a.state} movedTo={null} movedAt={a.movedAt} how={a.how} />
-                    </div>
-                    <p>{a.guidance}</p>
-                    <p className="muted">Used by {plural(a.organisations, 'organisation')}.</p>
-                    {a.state === 'depends' && (
-                      <div className="button-row">
-                        <button type="button" className="button small" aria-label={`Mark transferred: ${a.appName}`} onClick={() => void apply(request('audit.markAppMoved', { staffId, appId: a.appId, how: 'transferred' }))}>
-                          Mark transferred
-                        </button>
-                        <button type="button" className="button small" aria-label={`Mark recreated: ${a.appName}`} onClick={() => void apply(request('audit.markAppMoved', { staffId, appId: a.appId, how: 'recreated' }))}>
-                          Mark recreated
-                        </button>
-                      </div>
-                    )}
-                  </li>
+                  <CreatedApp key={a.appId} app={a} staffId={staffId} name={name} candidates={candidates} onAudit={setAudit} />
                 ))}
               </ul>
             )}
@@ -280,34 +281,215 @@ export function OffboardingView({ route }: { route: Route }) {
 function Verdict({ audit }: { audit: AuditReport }) {
   const v = VERDICT_WORDS[audit.verdict];
   const safe = audit.verdict === 'safe-to-remove';
+  const p = audit.progress;
   return (
-    <section className={`callout verdict tone-${safe ? 'ok' : 'bad'}`} aria-labelledby="ob-verdict">
+    <section className={`callout verdict tone-${safe ? 'ok' : audit.verdict === 'safe-by-override' ? 'warn' : 'bad'}`} aria-labelledby="ob-verdict">
       <h2 id="ob-verdict" className="verdict-title">
         <StatusText tone={v.tone} icon={safe ? 'check' : 'alert'} text={v.label} />
       </h2>
       <p>
-        {audit.progress.moved} of {plural(audit.progress.total, 'dependency', 'dependencies')} moved, {audit.progress.remaining} remaining.
+        {p.moved} of {plural(p.total, 'thing that depends', 'things that depend')} on them moved{p.overridden ? `, ${p.overridden} overridden (not verified)` : ''}, {p.remaining} remaining.
       </p>
-      {!safe && audit.reasons.length > 0 && (
+      {audit.reasons.length > 0 && (
         <ul className="bullets verdict-reasons" aria-label="What still depends on them">
           {audit.reasons.map((r, i) => (
             <li key={i}>{r}</li>
           ))}
         </ul>
       )}
-      {safe && <p>Nothing depends on {audit.staff.name || audit.staff.email} any more: their Xero user can be removed.</p>}
+      {audit.overrides.length > 0 && (
+        <ul className="bullets verdict-overrides" aria-label="Resolved on an advisor's word, not verified">
+          {audit.overrides.map((r, i) => (
+            <li key={i}>{r}</li>
+          ))}
+        </ul>
+      )}
+      {safe && <p>Relink verified that nothing depends on {audit.staff.name || audit.staff.email} any more: their Xero user can be removed.</p>}
     </section>
   );
 }
 
-function DependencyState({ state, movedTo, movedAt, how }: { state: 'depends' | 'moved'; movedTo: string | null; movedAt: string | null; how?: string | null }) {
+function DependencyState({ state, movedTo, movedAt, how }: { state: AuditReport['appsCreated'][number]['state']; movedTo: string | null; movedAt: string | null; how?: string | null }) {
   const w = DEPENDENCY_WORDS[state];
-  const text = state === 'moved' ? `${how ? capitalise(how) : 'Moved'}${movedTo ? ` to ${movedTo}` : ''}` : w.label;
+  const text =
+    state === 'moved' ? `${how ? capitalise(how) : 'Moved'}${movedTo ? ` to ${movedTo}` : ''}` : state === 'overridden' ? `${how ? `${capitalise(how)}: ` : ''}${w.label}` : w.label;
   return (
     <>
       <StatusText tone={w.tone} icon={state === 'moved' ? 'check' : 'alert'} text={text} />
       {movedAt && <span className="cell-sub">{when(movedAt)}</span>}
     </>
+  );
+}
+
+/**
+ * One app the leaver created, and how it stops depending on them: a replacement Relink can check (every
+ * organisation reached through it), or — only as an explicit override — the advisor's word that Xero
+ * transferred it. Either can be withdrawn.
+ */
+function CreatedApp({
+  app: a,
+  staffId,
+  name,
+  candidates,
+  onAudit,
+}: {
+  app: AuditReport['appsCreated'][number];
+  staffId: string;
+  name: string;
+  candidates: Array<{ id: string; name: string; email: string }>;
+  onAudit: (audit: AuditReport) => void;
+}) {
+  const [dialog, setDialog] = useState<'replace' | 'override' | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [replacement, setReplacement] = useState('');
+  const [owner, setOwner] = useState('');
+  const [otherOwner, setOtherOwner] = useState('');
+  const [reason, setReason] = useState('');
+  const ids = `ob-app-${a.appId}`;
+  const close = () => {
+    setDialog(null);
+    setError(null);
+  };
+  const send = async (p: Promise<ApiResult<AuditReport>>) => {
+    setBusy(true);
+    setError(null);
+    const r = await p;
+    setBusy(false);
+    if (!r.ok) return setError(r.error.message);
+    setDialog(null);
+    onAudit(r.value);
+    void refreshSnapshot();
+  };
+  const newOwner = owner === 'other' ? otherOwner.trim() : owner;
+  const resolved = a.replacement !== null || a.override !== null;
+  return (
+    <li className="card created-app">
+      <div className="checklist-head">
+        <span className="cell-title">{a.appName}</span>
+        <DependencyState state={a.state} movedTo={null} movedAt={a.movedAt} how={a.how} />
+      </div>
+      {!resolved && a.state === 'depends' && <p>{a.guidance}</p>}
+      <p className="muted">Used by {plural(a.organisations, 'organisation')}.</p>
+      {a.replacement && (
+        <div className="replacement">
+          <p>
+            Replacement: <strong>{a.replacement.appName}</strong>
+            {a.replacement.createdBy ? ` (created by ${a.replacement.createdBy})` : " (Relink has no record of who created it)"}.{' '}
+            {a.state === 'moved'
+              ? 'Relink checked that every organisation is reached through it.'
+              : `Reached through it so far: ${a.replacement.organisations.filter((o) => o.reached).length} of ${a.replacement.organisations.length}.`}
+          </p>
+          <ul className="plain-list org-states" aria-label={`Organisations of ${a.appName} through ${a.replacement.appName}`}>
+            {a.replacement.organisations.map((o) => (
+              <li key={o.tenantId}>
+                <StatusText tone={o.reached ? 'ok' : 'bad'} icon={o.reached ? 'check' : 'alert'} text={`${o.name}: ${o.reached ? 'reached' : 'not reached yet'}`} />
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {a.override && (
+        <p className="override-note">
+          <StatusText tone="warn" icon="alert" text={`${a.movedBy ?? 'Override'} (${when(a.override.at)}): "${a.override.reason}"`} />
+        </p>
+      )}
+      {a.state === 'moved' && !a.replacement && a.movedBy && <p className="muted">{a.movedBy}.</p>}
+      <div className="button-row">
+        {!resolved && a.state === 'depends' && (
+          <>
+            <button type="button" className="button small" aria-label={`Use a replacement app: ${a.appName}`} onClick={() => setDialog('replace')}>
+              Use a replacement app…
+            </button>
+            <button type="button" className="button small subtle" aria-label={`Record a transfer (override): ${a.appName}`} onClick={() => setDialog('override')}>
+              Record a transfer (override)…
+            </button>
+          </>
+        )}
+        {resolved && (
+          <button type="button" className="button small subtle" aria-label={`${a.override ? 'Withdraw the override' : 'Withdraw the replacement'}: ${a.appName}`} aria-disabled={busy} onClick={() => !busy && void send(request('audit.withdrawAppMove', { staffId, appId: a.appId }))}>
+            {a.override ? 'Withdraw the override' : 'Withdraw the replacement'}
+          </button>
+        )}
+      </div>
+      {error && !dialog && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+
+      <ConfirmDialog
+        open={dialog === 'replace'}
+        title={`Replace ${a.appName}?`}
+        confirmLabel="Use this replacement"
+        busy={busy}
+        error={error}
+        confirmDisabled={!replacement}
+        confirmHint={a.replacementCandidates.length ? 'Choose the replacement app first.' : 'Add the replacement app under Apps first.'}
+        onCancel={close}
+        onConfirm={() => void send(request('audit.useReplacement', { staffId, appId: a.appId, replacementAppId: replacement }))}
+      >
+        <p>
+          Relink counts {a.appName} as moved once all {plural(a.organisations, 'organisation')} it reaches are reached through the replacement by someone other
+          than {name}. Until then the audit lists the ones still missing. You can withdraw the choice.
+        </p>
+        {a.replacementCandidates.length === 0 ? (
+          <p className="muted">No other app is set up in Relink. Create the replacement under a firm login in Xero's developer portal, add it under Apps, then come back.</p>
+        ) : (
+          <div className="field">
+            <label htmlFor={`${ids}-replacement`}>Replacement app</label>
+            <select id={`${ids}-replacement`} value={replacement} onChange={(e) => setReplacement(e.target.value)}>
+              <option value="">Choose an app…</option>
+              {a.replacementCandidates.map((c) => (
+                <option key={c.appId} value={c.appId}>
+                  {c.appName}
+                </option>
+              ))}
+            </select>
+          </div>
+        )}
+      </ConfirmDialog>
+
+      <ConfirmDialog
+        open={dialog === 'override'}
+        title={`Record that ${a.appName} was transferred?`}
+        confirmLabel="Record the override"
+        busy={busy}
+        error={error}
+        confirmDisabled={!newOwner || !reason.trim()}
+        confirmHint="Say who owns the app now and what you checked."
+        onCancel={close}
+        onConfirm={() => void send(request('audit.overrideApp', { staffId, appId: a.appId, newOwner, reason: reason.trim() }))}
+      >
+        <p>
+          Relink cannot see Xero's developer portal, so it cannot check that {a.appName} no longer belongs to {name}. If you record this, the audit counts it
+          as resolved <strong>on your word</strong>: the verdict, the CSV and the PDF show it as an override, with your name and what you write here.
+        </p>
+        <p className="muted">If the app is still {name}'s, deleting their Xero user deletes it, and {plural(a.organisations, 'organisation')} lose it at once.</p>
+        <div className="field">
+          <label htmlFor={`${ids}-owner`}>Whose login it belongs to now</label>
+          <select id={`${ids}-owner`} value={owner} onChange={(e) => setOwner(e.target.value)}>
+            <option value="">Choose…</option>
+            {candidates.map((c) => (
+              <option key={c.id} value={c.email || c.id}>
+                {c.name || c.email}
+              </option>
+            ))}
+            <option value="other">Another login (type it)…</option>
+          </select>
+        </div>
+        {owner === 'other' && (
+          <div className="field">
+            <label htmlFor={`${ids}-other`}>The login's email</label>
+            <input id={`${ids}-other`} type="email" value={otherOwner} maxLength={320} onChange={(e) => setOtherOwner(e.target.value)} />
+          </div>
+        )}
+        <div className="field">
+          <label htmlFor={`${ids}-reason`}>What you checked</label>
+          <textarea id={`${ids}-reason`} rows={3} maxLength={2000} value={reason} onChange={(e) => setReason(e.target.value)} placeholder="e.g. Xero support moved it to the firm's developer login on 3 March (case 12345)" />
+        </div>
+      </ConfirmDialog>
+    </li>
   );
 }
 

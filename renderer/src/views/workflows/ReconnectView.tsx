@@ -1,17 +1,20 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Operation } from '../../../../shared/api.js';
-import type { PlanConsent, PlanItemView, ReconnectPlan, ReconnectRunView } from '../../../../shared/workflows.js';
+import type { PlanConsent, PlanItemView, PlanTrigger, ReconnectPlan, ReconnectRunView } from '../../../../shared/workflows.js';
 import { isActive } from '../../state/operations.js';
 import { href, navigate, type Route } from '../../state/router.js';
 import { refreshSnapshot, request, startPlanStep, useClaimOperations, useRelink, useSnapshot } from '../../state/store.js';
 import { OperationStatus } from '../../operations/OperationStatus.js';
+import { DisconnectButton } from '../../operations/DisconnectButton.js';
 import { Icon } from '../../ui/Icon.js';
 import { Busy, StatusText } from '../../ui/Status.js';
 import { ViewHeading } from '../../ui/ViewHeading.js';
 import { when } from '../../ui/format.js';
 import { consentsSentence, plural, PLAN_ITEM_WORDS, RUN_STATE_WORDS } from '../../ui/words.js';
 import { TrackedChecklist } from './TrackedChecklist.js';
+import { RunSummary } from './RunSummary.js';
 import { ACTIONS, DataTable } from '../../ui/DataTable.js';
+import { ConfirmDialog } from '../../ui/ConfirmDialog.js';
 
 /**
  * Bulk reconnect after a password change: the plan (the fewest approvals Xero needs, grouped by app), then the
@@ -35,26 +38,24 @@ export function ReconnectView({ route }: { route: Route }) {
   const load = useCallback(async () => {
     if (!staffId) return;
     const wanted = runParam ?? shownRun.current;
-    const runs = await request('plan.runs', {});
+    const [runs, p] = await Promise.all([request('plan.runs', {}), request('plan.get', { staffId })]);
     if (!runs.ok) {
       setError(runs.error.message);
       setLoading(false);
       return;
     }
+    // The plan is read with a run too: its triggers (a declared password change, with its undo) show above both.
+    if (p.ok) setPlan(p.value);
     const mine = runs.value
       .filter((r) => (wanted ? r.id === wanted : r.staffId === staffId && (r.state === 'running' || r.state === 'paused')))
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+    setLoading(false);
     if (mine) {
       setRun(mine);
-      setLoading(false);
       return;
     }
-    const p = await request('plan.get', { staffId });
-    setLoading(false);
-    if (p.ok) {
-      setPlan(p.value);
-      setError(null);
-    } else setError(p.error.message);
+    if (p.ok) setError(null);
+    else setError(p.error.message);
   }, [staffId, runParam]);
 
   useEffect(() => {
@@ -76,6 +77,7 @@ export function ReconnectView({ route }: { route: Route }) {
         </p>
       )}
       {loading && <Busy text="Working out the plan…" />}
+      {!loading && plan && <Triggers triggers={plan.triggers} staffId={staffId} name={name} onChanged={load} />}
       {!loading && run && <RunPanel run={run} onRun={setRun} reload={load} />}
       {!loading && !run && plan && (
         <PlanPanel
@@ -88,6 +90,54 @@ export function ReconnectView({ route }: { route: Route }) {
         />
       )}
     </>
+  );
+}
+
+// ── why: what Relink noticed, or what an advisor reported (with its undo) ───────────────────────────
+
+function Triggers({ triggers, staffId, name, onChanged }: { triggers: PlanTrigger[]; staffId: string; name: string; onChanged: () => Promise<void> }) {
+  const [error, setError] = useState<string | null>(null);
+  const [working, setWorking] = useState(false);
+  const [withdrawn, setWithdrawn] = useState<string | null>(null);
+  if (triggers.length === 0 && !withdrawn) return null;
+  return (
+    <section className="plan-triggers" aria-label="Why">
+      <ul className="plain-list trigger-list">
+        {triggers.map((t, i) => (
+          <li key={i}>
+            <StatusText tone="warn" icon="alert" text={t.summary} /> <span className="muted">({when(t.at)})</span>
+            {t.kind === 'declared' && (
+              <button
+                type="button"
+                className="button small subtle"
+                aria-disabled={working}
+                onClick={async () => {
+                  if (working) return;
+                  setWorking(true);
+                  setError(null);
+                  const r = await request('staff.withdrawPasswordChange', { staffId });
+                  setWorking(false);
+                  if (!r.ok) return setError(r.error.message);
+                  setWithdrawn(`The password change report for ${name} was withdrawn; Relink judges their connections on what Xero says again.`);
+                  await onChanged();
+                  void refreshSnapshot();
+                }}
+              >
+                Withdraw this report
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+      <div role="status" aria-live="polite">
+        {withdrawn && <StatusText tone="ok" icon="check" text={withdrawn} />}
+      </div>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+    </section>
   );
 }
 
@@ -105,15 +155,6 @@ function PlanPanel({ plan, name, onStarted }: { plan: ReconnectPlan; name: strin
 
   return (
     <>
-      {plan.triggers.length > 0 && (
-        <ul className="plain-list trigger-list" aria-label="Why">
-          {plan.triggers.map((t, i) => (
-            <li key={i}>
-              <StatusText tone="warn" icon="alert" text={t.summary} /> <span className="muted">({when(t.at)})</span>
-            </li>
-          ))}
-        </ul>
-      )}
       <section className="callout plan-summary" aria-labelledby="plan-count">
         <h2 id="plan-count" className="plan-count">
           {plan.totals.consents === 0 ? 'Nothing to reconnect' : consentsSentence(plan.totals.consents, plan.totals.organisations)}
@@ -121,9 +162,10 @@ function PlanPanel({ plan, name, onStarted }: { plan: ReconnectPlan; name: strin
         <p>
           {plan.totals.consents === 0
             ? `None of ${name}'s Xero connections needs reconnecting.`
-            : `${plural(plan.totals.apps, 'app')}, ${plural(plan.totals.connections, 'connection')}. Apps that can connect several organisations at once need one approval each; the others need one approval per organisation.`}
+            : `${plural(plan.totals.apps, 'app')}, ${plural(plan.totals.connections, 'connection')}. One approval per app brings back every connection Xero still holds for ${name}; an organisation Xero no longer listed needs its own approval in an app that connects one organisation at a time.`}
           {plan.totals.tracked > 0 && ` Then ${plural(plan.totals.tracked, 'third-party app')} to reconnect in their own settings.`}
         </p>
+        {plan.countNote && <p className="plan-count-note">{plan.countNote}</p>}
         {plan.totals.consents > 0 && (
           <div className="form-actions">
             <button
@@ -161,7 +203,9 @@ function PlanPanel({ plan, name, onStarted }: { plan: ReconnectPlan; name: strin
             <p className="muted">
               {first.multiOrgConsent
                 ? `One approval brings back all ${plural(first.orgIds.length, 'organisation')}.`
-                : `This app connects one organisation at a time: ${plural(consents.length, 'approval')}, one per organisation.`}
+                : consents.some((c) => c.note)
+                  ? `This app connects one organisation per approval: ${plural(consents.length, 'approval')}, perhaps fewer if Xero still holds the earlier connections.`
+                  : `This app connects one organisation per approval: ${plural(consents.length, 'approval')}.`}
             </p>
             <ol className="consent-list">
               {consents.map((c) => (
@@ -170,6 +214,7 @@ function PlanPanel({ plan, name, onStarted }: { plan: ReconnectPlan; name: strin
                     Approval as {c.staffName || c.staffEmail}: {plural(c.orgIds.length, 'organisation')}
                   </span>
                   <span className="cell-sub">{c.organisations.map((o) => o.name).join(', ')}</span>
+                  {c.note && <span className="cell-sub">{c.note}</span>}
                 </li>
               ))}
             </ol>
@@ -209,6 +254,8 @@ function RunPanel({ run, onRun, reload }: { run: ReconnectRunView; onRun: (r: Re
   const ops = useRelink((s) => s.operations);
   const [error, setError] = useState<string | null>(null);
   const [starting, setStarting] = useState(false);
+  const [stopping, setStopping] = useState<'ask' | 'busy' | null>(null);
+  const [stopError, setStopError] = useState<string | null>(null);
   const mine = ops.filter((o) => o.kind === 'plan-step' && o.runId === run.id);
   const op = mine[0] ?? null;
   const active = !!op && isActive(op);
@@ -297,11 +344,49 @@ function RunPanel({ run, onRun, reload }: { run: ReconnectRunView; onRun: (r: Re
                 Resume
               </button>
             )}
-            <button type="button" className="button subtle" onClick={() => void act(() => request('plan.cancel', { runId: run.id }))}>
-              Stop this plan
+            <button type="button" className="button subtle" onClick={() => setStopping('ask')}>
+              Stop this plan…
             </button>
           </div>
         )}
+        {run.state === 'cancelled' && (
+          <div className="button-row run-actions">
+            <span className="muted">Stopped {when(run.stateSince)}: nothing more is asked for.</span>
+            <button type="button" className="button" onClick={() => void act(() => request('plan.reopen', { runId: run.id }))}>
+              Reopen this plan
+            </button>
+          </div>
+        )}
+        <ConfirmDialog
+          open={stopping !== null}
+          title="Stop this plan?"
+          confirmLabel="Stop the plan"
+          busy={stopping === 'busy'}
+          error={stopError}
+          onCancel={() => {
+            setStopping(null);
+            setStopError(null);
+          }}
+          onConfirm={async () => {
+            setStopping('busy');
+            const r = await request('plan.cancel', { runId: run.id });
+            if (!r.ok) {
+              setStopping('ask');
+              return setStopError(r.error.message);
+            }
+            setStopping(null);
+            setStopError(null);
+            onRun(r.value);
+          }}
+        >
+          <p>
+            {p.remaining + p.failed > 0
+              ? `${plural(p.remaining + p.failed, 'approval')} not given yet will not be asked for${active ? ', and the sign-in waiting in the browser is cancelled' : ''}.`
+              : 'Nothing is left to ask for.'}{' '}
+            What was already reconnected stays reconnected.
+          </p>
+          <p className="muted">You can reopen the plan afterwards and carry on where it stopped.</p>
+        </ConfirmDialog>
         {next && run.state === 'running' && !active && (
           <p className="muted next-hint">
             Next: {next.appName} for {next.organisations.filter((o) => o.state === 'queued').map((o) => o.name).join(', ')}, approved by{' '}
@@ -309,6 +394,7 @@ function RunPanel({ run, onRun, reload }: { run: ReconnectRunView; onRun: (r: Re
           </p>
         )}
         {run.state === 'paused' && <p className="muted">Paused. Nothing opens until you resume; Relink keeps the plan after a restart.</p>}
+        {finished && <RunSummary run={run} />}
         {error && (
           <p className="form-error" role="alert">
             {error}
@@ -325,7 +411,15 @@ function RunPanel({ run, onRun, reload }: { run: ReconnectRunView; onRun: (r: Re
           <DataTable className="run-table" columns={['App', 'Organisations', 'State', 'Why', ACTIONS]}>
             <tbody>
               {run.items.map((item) => (
-                <ItemRow key={item.id} item={item} run={run} busy={active || starting} onRun={runItem} onSkip={(reason) => act(() => request('plan.skip', { runId: run.id, itemId: item.id, ...(reason ? { reason } : {}) }))} />
+                <ItemRow
+                  key={item.id}
+                  item={item}
+                  run={run}
+                  busy={active || starting}
+                  onRun={runItem}
+                  onSkip={(reason) => act(() => request('plan.skip', { runId: run.id, itemId: item.id, ...(reason ? { reason } : {}) }))}
+                  onDisconnected={reload}
+                />
               ))}
             </tbody>
           </DataTable>
@@ -344,7 +438,8 @@ function RunPanel({ run, onRun, reload }: { run: ReconnectRunView; onRun: (r: Re
 /** The current step's progress (sign-in link and Cancel while waiting) and, at the end, main's result in words. */
 function StepStatus({ op }: { op: Operation }) {
   const finished = !isActive(op);
-  const tone = op.outcome === 'done' ? 'ok' : op.outcome === 'partial' || op.outcome === 'wrong-person' ? 'warn' : op.outcome === 'nothing-to-do' ? 'muted' : 'bad';
+  const tone =
+    op.outcome === 'done' ? 'ok' : op.outcome === 'partial' || op.outcome === 'wrong-person' || op.outcome === 'unplanned' ? 'warn' : op.outcome === 'nothing-to-do' ? 'muted' : 'bad';
   // While it runs: the sign-in link and Cancel. Afterwards main's verdict on the step (which organisations are
   // back, which are still queued and why) says more than the consent's own report, which is about the whole app.
   if (!finished || !op.message) return <OperationStatus op={op} />;
@@ -364,12 +459,14 @@ function ItemRow({
   busy,
   onRun,
   onSkip,
+  onDisconnected,
 }: {
   item: PlanItemView;
   run: ReconnectRunView;
   busy: boolean;
   onRun: (itemId: string) => Promise<void>;
   onSkip: (reason: string) => Promise<void>;
+  onDisconnected: () => Promise<void>;
 }) {
   const [skipping, setSkipping] = useState(false);
   const [reason, setReason] = useState('');
@@ -388,7 +485,20 @@ function ItemRow({
         <ul className="plain-list org-states">
           {item.organisations.map((o) => (
             <li key={o.tenantId}>
-              <StatusText tone={o.state === 'reconnected' ? 'ok' : 'muted'} icon={o.state === 'reconnected' ? 'check' : 'clock'} text={`${o.name}: ${o.state === 'reconnected' ? 'back' : 'queued'}`} />
+              {o.state === 'unplanned' || o.state === 'disconnected' ? (
+                <>
+                  <StatusText
+                    tone={o.state === 'unplanned' ? 'warn' : 'muted'}
+                    icon={o.state === 'unplanned' ? 'alert' : 'minus'}
+                    text={`${o.name}: ${o.state === 'unplanned' ? 'connected, not planned' : 'not connected'}`}
+                  />
+                  {o.state === 'unplanned' && o.connectionId && (
+                    <DisconnectButton connectionId={o.connectionId} organisation={o.name} appName={item.appName} onDone={onDisconnected} />
+                  )}
+                </>
+              ) : (
+                <StatusText tone={o.state === 'reconnected' ? 'ok' : 'muted'} icon={o.state === 'reconnected' ? 'check' : 'clock'} text={`${o.name}: ${o.state === 'reconnected' ? 'back' : 'queued'}`} />
+              )}
             </li>
           ))}
         </ul>

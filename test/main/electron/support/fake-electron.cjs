@@ -205,6 +205,31 @@ async function drive() {
   const page = await protocolHandler(new Request('app://relink/index.html'));
   report.page = { status: page.status, csp: page.headers.get('content-security-policy'), body: await page.text() };
   report.tray = tray.state;
+  // A window or webview created after start-up (none exists yet; the guard must cover the next one).
+  const later = new FakeWebContents();
+  const laterSession = {
+    handlers: {},
+    setPermissionRequestHandler(h) { this.handlers.request = h; },
+    setPermissionCheckHandler(h) { this.handlers.check = h; },
+    setDevicePermissionHandler(h) { this.handlers.device = h; },
+    on(event, l) { this.handlers[event] = l; },
+  };
+  later.session = laterSession;
+  app.emit('web-contents-created', { preventDefault() {} }, later);
+  const fire = (event, details) => {
+    let prevented = false;
+    later.emit(event, { ...details, preventDefault: () => (prevented = true) });
+    return prevented;
+  };
+  const granted = [];
+  laterSession.handlers.request?.(later, 'media', (g) => granted.push(g));
+  report.laterContents = {
+    navigationBlocked: fire('will-navigate', { url: 'https://evil.example/' }),
+    ownPageAllowed: !fire('will-navigate', { url: 'app://relink/index.html' }),
+    webviewBlocked: fire('will-attach-webview', {}),
+    newWindow: later.openHandler ? later.openHandler({ url: 'https://evil.example/' }) : null,
+    permissionGranted: granted,
+  };
   powerMonitor.emit('suspend');
   powerMonitor.emit('resume');
   report.powerEvents = ['suspend', 'resume'];

@@ -41,7 +41,7 @@ describe('OAuth 2.0 token and authorize errors', () => {
     ['Error: unauthorized_client : Invalid redirect_uri', { cause: null, action: 'update-app-credentials', title: /return address/, codes: ['unauthorized_client', 'Invalid redirect_uri'] }],
     ['unauthorized_client : Unknown client or client not enabled', { cause: 'app-deleted', action: 'update-app-credentials', codes: ['Unknown client or client not enabled'] }],
     ['unauthorized_client : Invalid scope for client', { cause: null, action: 'update-app-credentials', title: /permission it can't have/ }],
-    ['{"error":"unauthorized_client"}', { cause: 'credentials-rotated', action: 'update-app-credentials' }],
+    ['{"error":"unauthorized_client"}', { cause: null, action: 'update-app-credentials' }],
     ['{"error":"invalid_scope"}', { cause: null, action: 'update-app-credentials', codes: ['invalid_scope'] }],
     ['http://127.0.0.1:5001/callback?error=access_denied&state=st-123', { cause: null, action: 'reconnect', title: /cancelled/ }],
     ['{"error":"unsupported_grant_type"}', { cause: null, action: 'none', title: /could not use/ }],
@@ -109,7 +109,7 @@ describe('legacy OAuth 1.0a problem codes', () => {
       'oauth_problem=token_rejected&oauth_problem_advice=The%20access%20token%20has%20not%20been%20authorized%2C%20or%20has%20been%20revoked%20by%20the%20user',
       { cause: 'grant-revoked', action: 'reconnect', title: /withdrawn/, codes: ['token_rejected'] },
     ],
-    ['oauth_problem=token_rejected&oauth_problem_advice=Token+ABCDEF123456+does+not+match+an+expected+REQUEST+token', { cause: 'token-replaced', action: 'reconnect' }],
+    ['oauth_problem=token_rejected&oauth_problem_advice=Token+ABCDEF123456+does+not+match+an+expected+REQUEST+token', { cause: null, action: 'reconnect', title: /lost track/ }],
     ['oauth_problem=token_rejected&oauth_problem_advice=The access token is not valid', { cause: 'grant-revoked', action: 'reconnect' }],
     ['oauth_problem=token_expired&oauth_problem_advice=The%20access%20token%20has%20expired', { cause: 'refresh-token-expired', action: 'reconnect', codes: ['token_expired'] }],
     [
@@ -125,6 +125,63 @@ describe('legacy OAuth 1.0a problem codes', () => {
     ['oauth_problem=rate%20limit%20exceeded&oauth_problem_advice=please%20wait%20before%20retrying%20the%20xero%20api', { cause: 'rate-limited', action: 'wait', codes: ['rate limit exceeded'] }],
   ])('%s', (text, want) => {
     expectExplained(text, want);
+  });
+});
+
+describe('saying no more than the message shows (issue 10, item 17)', () => {
+  it('unauthorized_client alone names an unregistered redirect URI before the client id, and claims no cause', () => {
+    for (const text of ['unauthorized_client', '{"error":"unauthorized_client"}', 'Error: unauthorized_client']) {
+      const e = expectExplained(text, { cause: null, action: 'update-app-credentials' });
+      expect(e.confidence, text).toBe('possible');
+      for (const field of [e.whatHappened, e.fix]) {
+        const redirect = field.search(/redirect URI/);
+        const clientId = field.search(/client ID/);
+        expect(redirect, `${text}: ${field}`).toBeGreaterThanOrEqual(0);
+        expect(redirect, `the redirect URI comes first in: ${field}`).toBeLessThan(clientId);
+      }
+    }
+  });
+
+  it('token_rejected says it comes from the retired OAuth 1.0a', () => {
+    for (const text of [
+      'oauth_problem=token_rejected',
+      'oauth_problem=token_rejected&oauth_problem_advice=The access token has not been authorized, or has been revoked by the user',
+      'oauth_problem=token_rejected&oauth_problem_advice=Token THISISANCCESSTOKEN does not match an expected REQUEST token',
+    ]) {
+      expect(explain(text).whatHappened, text).toMatch(/^This message comes from OAuth 1\.0a, the sign-in method Xero used before OAuth 2\.0 and has since retired/);
+    }
+  });
+
+  it('token_rejected with "does not match an expected REQUEST token" reads the advice: the app lost track of its latest token', () => {
+    const e = explain('oauth_problem=token_rejected&oauth_problem_advice=Token THISISANCCESSTOKEN does not match an expected REQUEST token');
+    expect(e.title).toBe('The app lost track of its newest access key');
+    expect(e.whatHappened).toMatch(/presented an access token where Xero expected another one \(the "REQUEST token" it names\)/);
+    expect(e.whatHappened).toMatch(/the app lost track of its latest token/);
+    // Not "replaced by a newer connection": nobody connected the organisation again.
+    expect(e.cause).toBeNull();
+  });
+
+  it("timestamp_refused may come from a vendor's server, not this computer", () => {
+    const e = expectExplained('oauth_problem=timestamp_refused&oauth_problem_advice=The timestamp is too old, it must be at most 300 seconds before the server’s', {
+      cause: 'clock-skew',
+      action: 'check-clock',
+    });
+    expect(e.whatHappened).toMatch(/OAuth 1\.0a/);
+    expect(e.whatHappened).toMatch(/app vendor's server, not this computer/);
+    expect(e.fix).toMatch(/If it runs online, send this message to the app's support/);
+    // Only a JWT "not active yet" is this computer's own clock for certain.
+    expect(explain('JWT not active yet').whatHappened).not.toMatch(/vendor/);
+  });
+
+  it('a bare 403 is a possible disconnection, not a likely one', () => {
+    for (const text of ['403', '403 Forbidden', 'HTTP 403', 'Forbidden Status 403']) {
+      const e = expectExplained(text, { cause: 'app-disconnected-in-org', action: 'reconnect-in-org' });
+      expect(e.confidence, text).toBe('possible');
+      expect(e.whatHappened, text).toMatch(/A 403 on its own says only that Xero refused the request, not why/);
+    }
+    // Xero's own 403 body names AuthenticationUnsuccessful: that one is likely.
+    const xero = explain('{"Type":null,"Title":"Forbidden","Status":403,"Detail":"AuthenticationUnsuccessful"}');
+    expect(xero.confidence).toBe('likely');
   });
 });
 
@@ -149,7 +206,7 @@ describe('every error text in the seed help articles', () => {
     const [authUnsuccessful, invalidToken, brokenUnauthorizedClient] = quoted as [string, string, string];
     expectExplained(authUnsuccessful, { cause: 'grant-revoked', action: 'reconnect', codes: ['HTTP 401'] });
     expectExplained(invalidToken, { cause: 'grant-revoked', action: 'reconnect' });
-    expectExplained(brokenUnauthorizedClient, { cause: 'credentials-rotated', action: 'update-app-credentials', codes: ['unauthorized_client'] });
+    expectExplained(brokenUnauthorizedClient, { cause: null, action: 'update-app-credentials', codes: ['unauthorized_client'] });
     expectExplained(file.split('\n')[0]!, { cause: 'grant-revoked', action: 'reconnect' });
   });
 
@@ -159,7 +216,7 @@ describe('every error text in the seed help articles', () => {
       .filter((l) => l.startsWith('oauth_problem='));
     const expected: Array<[RegExp, Cause | null, FixAction]> = [
       [/revoked by the user/, 'grant-revoked', 'reconnect'],
-      [/does not match an expected REQUEST token/, 'token-replaced', 'reconnect'],
+      [/does not match an expected REQUEST token/, null, 'reconnect'],
       [/too old/, 'clock-skew', 'check-clock'],
       [/too far in the future/, 'clock-skew', 'check-clock'],
       [/No certificates have been registered/, 'credentials-rotated', 'update-app-credentials'],
@@ -265,7 +322,7 @@ describe('never echoes a token', () => {
     [`POST /connect/token grant_type=refresh_token&refresh_token=${REFRESH}\n400 {"error":"invalid_grant"}`, REFRESH, 'grant-revoked'],
     [`Authorization: Basic ${Buffer.from(`ADB5A77DA6B64E928D8409099A39CA7B:${SECRET}`).toString('base64')}\n{"error":"invalid_client"}`, Buffer.from(`ADB5A77DA6B64E928D8409099A39CA7B:${SECRET}`).toString('base64'), 'credentials-rotated'],
     [`client_secret=${SECRET} unauthorized_client : Unknown client or client not enabled`, SECRET, 'app-deleted'],
-    [`oauth_problem=token_rejected&oauth_problem_advice=Token%20${REFRESH}%20does%20not%20match%20an%20expected%20REQUEST%20token`, REFRESH, 'token-replaced'],
+    [`oauth_problem=token_rejected&oauth_problem_advice=Token%20${REFRESH}%20does%20not%20match%20an%20expected%20REQUEST%20token`, REFRESH, null],
     [`something odd happened with ${JWT}`, JWT, null],
   ])('%#', (text, secret, cause) => {
     const e = explain(text);
