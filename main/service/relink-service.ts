@@ -866,10 +866,13 @@ export class RelinkService {
   async #keychainChanged(state: KeychainState): Promise<void> {
     if (state === 'available') {
       this.#stopReprobe();
+      // Chosen before the held tokens are saved (saving one clears its grant's failure): each of these sits in a
+      // backoff that may be minutes long, and is put back on its normal deadline now.
+      const waiting = Object.values(this.store.peek().grants)
+        .filter((g) => g.state === 'active' && g.consecutiveFailures > 0 && g.lastFailure?.kind === 'keychain')
+        .map((g) => g.id);
       await this.#refresher.saveHeld().catch((err: unknown) => void this.#log('engine', 'task-failed', { detail: `saving held tokens: ${(err as Error).message}` }));
-      for (const g of Object.values(this.store.peek().grants)) {
-        if (g.state === 'active' && g.consecutiveFailures > 0 && g.lastFailure?.kind === 'keychain') this.#engine.watch(g.id);
-      }
+      for (const id of new Set([...waiting, ...this.#refresher.heldGrants])) this.#engine.watch(id);
     } else {
       this.#startReprobe();
     }

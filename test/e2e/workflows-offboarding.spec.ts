@@ -282,6 +282,23 @@ test(`offboarding: the audit lists grants, the app they created and third-party 
   await expect(page.getByRole('heading', { level: 2, name: new RegExp(`^${benPlan.consents.length} approvals? brings? back ${benPlan.totals.organisations} organisations?$`) })).toBeVisible();
   await expect(page.getByText(/Ben Adviser.*password/).first()).toBeVisible();
 
+  // Stopping a plan says first what it does; Cancel changes nothing (issue 10, item 7).
+  await page.getByRole('button', { name: 'Start reconnecting' }).click();
+  const benProgress = page.getByRole('region', { name: 'Progress' });
+  await benProgress.getByRole('button', { name: 'Stop this plan…' }).click();
+  const stop = page.getByRole('dialog', { name: 'Stop this plan?' });
+  await expect(stop).toContainText('What was already reconnected stays reconnected.');
+  await stop.getByRole('button', { name: 'Cancel' }).click();
+  await expect(stop).toBeHidden();
+  await expect(benProgress).not.toContainText('Stopped');
+  await benProgress.getByRole('button', { name: 'Stop this plan…' }).click();
+  await stop.getByRole('button', { name: 'Stop the plan' }).click();
+  await expect(page.getByRole('button', { name: 'Reopen this plan' })).toBeVisible();
+  // A password change reported by mistake can be withdrawn, and Relink says what that means.
+  await page.getByRole('button', { name: 'Withdraw this report' }).click();
+  await expect(page.getByText('The password change report for Ben Adviser was withdrawn; Relink judges their connections on what Xero says again.')).toBeVisible();
+  expect((await apiCall<{ triggers: Array<{ kind: string }> }>(page, run.key, 'plan.get', { staffId: ben.userId })).triggers.map((t) => t.kind)).not.toContain('declared');
+
   // ── activity export for today ──
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Activity' }).click();
   const today = new Date();

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CAN_START_PRIVATE_KEYRING, NEEDS_PRIVATE_KEYRING, startPrivateKeyring, type PrivateKeyring } from '../../support/keyring-control.js';
 import { Profile, addAndConnect, backdateGrants, cliWorld, stopLeftovers, until } from '../../support/relink-cli.js';
@@ -42,6 +43,10 @@ describe('relink run while the keychain locks and unlocks (real gnome-keyring)',
       const cli = p.spawn(['run']);
       await cli.waitFor('stdout', /Relink is keeping 1 grant alive\./, 20_000);
       const first = await until('the first refresh by run', () => lastRefresh(w.clientId), 20_000, 200);
+      // Xero answers before Relink saves: lock only once the rotated token is in the keychain (its journal marker
+      // gone), so what follows is the refresh that falls due while locked (a save cut off by the lock is the
+      // service test's case: test/main/service/keychain-locks.test.ts).
+      await until('the rotated token to be saved', () => (fs.readdirSync(p.journalDir).some((f) => f.endsWith('.json')) ? null : true), 10_000, 50);
 
       await keyring.lock();
       // The next refresh falls due 25 s after the first: it finds the keychain locked and is not sent.
