@@ -128,6 +128,11 @@ export const failureSchema = z
   .strict();
 export type Failure = z.infer<typeof failureSchema>;
 
+/** Failures that retrying will not cure: someone must reconnect or fix the app. The one list (health, refresher, providers). */
+export const TERMINAL_FAILURES: ReadonlySet<Failure['kind']> = new Set(['invalid-grant', 'invalid-client', 'unauthorized-client', 'invalid-scope']);
+/** The terminal failures that are the app's, not one sign-in's: its credentials are refused. */
+export const APP_REJECTED_FAILURES: ReadonlySet<Failure['kind']> = new Set(['invalid-client', 'unauthorized-client']);
+
 /** One token set: (app, staff member). The refresh token is in the keychain; the access token only in memory. */
 export const grantSchema = z
   .object({

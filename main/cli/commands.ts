@@ -5,7 +5,7 @@ import type { AuditReport, ReconnectPlan, RejectedRow, TrackedImportResult } fro
 import { KEYCHAIN_STATE_WORDS } from '../../shared/plain-words.js';
 import { redactSecrets, registerSecret, userTextIn } from '../core/redact.js';
 import { BrowserOpenError, openInBrowser, splitCommand, type BrowserHow } from '../oauth/browser.js';
-import type { Explanation } from '../providers/xero/explain.js';
+import type { Explanation } from '../../shared/domain.js';
 import { ServiceError, type RelinkService } from '../service/relink-service.js';
 import { DiskFullError, isDiskFull } from '../store/document-file.js';
 import { decodeCsvBytes, readImportFile } from '../workflows/tracked-import.js';

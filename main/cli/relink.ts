@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SystemClock } from '../core/clock.js';
-import { explainError } from '../providers/xero/explain.js';
+import { DEFAULT_PROVIDER } from '../providers/registry.js';
 import { ThreadedKeychain } from '../secrets/threaded-keychain.js';
 import { RelinkService } from '../service/relink-service.js';
 import { ConfBackend, isDiskFull } from '../store/document-file.js';
@@ -50,7 +50,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   // Explaining an error needs no keychain and no profile.
   if (command === 'explain') {
     try {
-      return commands.explain(explainError, args, io);
+      return commands.explain((text) => DEFAULT_PROVIDER.explain(text), args, io);
     } catch (err) {
       const f = failureExit(err);
       io.err(f.message);

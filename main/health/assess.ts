@@ -1,5 +1,6 @@
 import {
   REFRESH_TOKEN_LIFETIME_DAYS,
+  TERMINAL_FAILURES,
   type App,
   type Cause,
   type Confidence,
@@ -87,7 +88,6 @@ const SKEW_THRESHOLD_MS = 5 * 60_000;
 
 const CONFIDENCE_RANK: Record<Confidence, number> = { confirmed: 0, likely: 1, possible: 2 };
 
-const TERMINAL = new Set<Failure['kind']>(['invalid-grant', 'invalid-client', 'unauthorized-client', 'invalid-scope']);
 
 const ms = (iso: string) => Date.parse(iso);
 const iso = (t: number) => new Date(t).toISOString();
@@ -488,7 +488,7 @@ export function assessHealth(input: HealthInput): HealthReport {
 
   // ── Transient trouble across many grants at once is one outage, not many problems. ──
   const active = Object.values(grants).filter((g) => g.state === 'active');
-  const struggling = active.filter((g) => g.consecutiveFailures > 0 && g.lastFailure && !TERMINAL.has(g.lastFailure.kind));
+  const struggling = active.filter((g) => g.consecutiveFailures > 0 && g.lastFailure && !TERMINAL_FAILURES.has(g.lastFailure.kind));
   const byClass = new Map<Cause, Grant[]>();
   for (const g of struggling) {
     const c = transientCause(g.lastFailure!);
@@ -545,7 +545,7 @@ export function assessHealth(input: HealthInput): HealthReport {
     });
     if (g.state === 'app-rejected') return from('app-broken', g.stateSince);
     if (g.state === 'revoked') return from('needs-reconnect', g.stateSince, f?.cause ?? 'grant-revoked');
-    const failing = g.consecutiveFailures > 0 && g.lastFailure !== null && !TERMINAL.has(g.lastFailure.kind);
+    const failing = g.consecutiveFailures > 0 && g.lastFailure !== null && !TERMINAL_FAILURES.has(g.lastFailure.kind);
     // Its key is gone from a working keychain: nothing Relink can retry its way out of.
     if (failing && g.lastFailure!.kind === 'key-missing') return from('needs-reconnect', g.lastFailure!.at, 'key-missing');
     // Past Xero's 60 idle days the token is dead in all likelihood: it needs reconnecting, not "0 days left". The

@@ -1,4 +1,5 @@
 import { estimateSkewMs } from '../core/http-date.js';
+import { errorCodes, neverSent } from '../core/network-errors.js';
 import * as oidc from 'openid-client';
 import type { Clock } from '../core/clock.js';
 import type { ResponseFacts, TokenCallOutcome, TokenSet } from './token-outcome.js';
@@ -6,7 +7,7 @@ import type { ResponseFacts, TokenCallOutcome, TokenSet } from './token-outcome.
 /**
  * One OAuth app at one OpenID provider (Xero, or the sandbox), on top of openid-client. It discovers the
  * provider (cached per issuer), builds authorize URLs, exchanges a code once, refreshes and revokes — and
- * turns every token call into a raw TokenCallOutcome for main/providers/xero/errors.ts to classify.
+ * turns every token call into a raw TokenCallOutcome for the provider (main/providers/<name>/errors.ts) to classify.
  *
  * Every HTTP exchange goes through one observing fetch (openid-client's `customFetch`) that records
  * - whether the request failed before it was sent (`not-sent`: DNS, refused, TLS), after it may have been
@@ -47,7 +48,16 @@ export interface ProviderClientOptions {
   clockToleranceSec?: number;
   /** Shared discovery results (default: one per process). */
   discoveryCache?: DiscoveryCache;
+  /**
+   * Is this endpoint, read from the discovery document, one the provider really uses? Checked for every
+   * endpoint before anything is sent to it, so a tampered or mistaken discovery document cannot send a code,
+   * a refresh token or a client secret elsewhere. Default: only the issuer's own origin.
+   */
+  isAllowedEndpoint?: (url: string) => boolean;
 }
+
+/** The discovered endpoints Relink may call or send a person to. */
+const PINNED_ENDPOINTS = ['authorization_endpoint', 'token_endpoint', 'revocation_endpoint', 'userinfo_endpoint', 'jwks_uri', 'end_session_endpoint'] as const;
 
 /** The validated id_token claims Relink needs about the staff member who signed in. */
 export interface IdClaims {
@@ -221,37 +231,11 @@ const endpointKey = (url: string): string => {
   return `${u.origin}${u.pathname}`;
 };
 
-/** Error codes that mean the request never left this machine (name resolution, connect, TLS handshake). */
-const NOT_SENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EAI_FAIL',
-  'EAI_NONAME',
-  'EAI_NODATA',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'ENETDOWN',
-  'EHOSTDOWN',
-  'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-const NOT_SENT_PATTERN = /^(CERT_|ERR_TLS_CERT|ERR_SSL_|DEPTH_ZERO_SELF_SIGNED|SELF_SIGNED_CERT|UNABLE_TO_(GET|VERIFY)|HOSTNAME_MISMATCH)/;
-
-function errorCodes(err: unknown, depth = 0): string[] {
-  if (!err || typeof err !== 'object' || depth > 4) return [];
-  const e = err as { code?: unknown; cause?: unknown; errors?: unknown };
-  const own = typeof e.code === 'string' ? [e.code] : [];
-  const nested = Array.isArray(e.errors) ? e.errors.flatMap((x) => errorCodes(x, depth + 1)) : [];
-  return [...own, ...nested, ...errorCodes(e.cause, depth + 1)];
-}
-
 export function classifyNetworkError(err: unknown, timedOutAfterMs: number | null): { stage: 'not-sent' | 'sent-unknown'; networkError: string } {
   if (timedOutAfterMs !== null) return { stage: 'sent-unknown', networkError: `timeout after ${timedOutAfterMs} ms` };
   const codes = errorCodes(err).filter((c) => c !== 'ERR_INVALID_STATE');
   const first = codes[0] ?? (err instanceof Error && err.name !== 'TypeError' && err.name !== 'Error' ? err.name : 'network error');
-  const notSent = codes.length > 0 && codes.every((c) => NOT_SENT_CODES.has(c) || NOT_SENT_PATTERN.test(c));
-  return { stage: notSent ? 'not-sent' : 'sent-unknown', networkError: first.slice(0, 100) };
+  return { stage: neverSent(codes) ? 'not-sent' : 'sent-unknown', networkError: first.slice(0, 100) };
 }
 
 /** Redacts anything token-shaped from a body excerpt: JWTs, token/code/secret fields, Basic/Bearer values. */
@@ -480,6 +464,7 @@ export function createProviderClient(opts: ProviderClientOptions): ProviderClien
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const toleranceSec = opts.clockToleranceSec ?? 300;
   const cache = opts.discoveryCache ?? defaultCache;
+  const allowed = opts.isAllowedEndpoint ?? ((url: string) => originOf(url) === issuerUrl.origin);
   const baseFetch = opts.fetch ?? globalThis.fetch;
   const secret = opts.clientSecret ?? null;
   const auth = () => (secret ? oidc.ClientSecretBasic(secret) : oidc.None());
@@ -525,6 +510,19 @@ export function createProviderClient(opts: ProviderClientOptions): ProviderClien
         discoveredAt: clock.now(),
       };
     });
+    // Every time, not only when first read: the cache is shared by all clients of this issuer.
+    for (const field of PINNED_ENDPOINTS) {
+      const endpoint = s.server[field];
+      if (typeof endpoint === 'string' && !allowed(endpoint)) {
+        throw new DiscoveryError(
+          opts.issuer,
+          'not-sent',
+          null,
+          null,
+          `its ${field.replace(/_/g, ' ')} is ${originOf(endpoint)}, which is not one of its own addresses, so Relink sent nothing there`,
+        );
+      }
+    }
     state = s;
     return s;
   }
@@ -725,4 +723,13 @@ export function createProviderClient(opts: ProviderClientOptions): ProviderClien
     },
   };
   return client;
+}
+
+/** The origin of a URL, or the text itself when it is not one (for messages and comparisons). */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
 }

@@ -1,6 +1,6 @@
 /**
  * The raw result of one call to a token endpoint (code exchange or refresh), before anyone decides what it
- * means. main/oauth produces it; main/providers/xero/errors.ts classifies failures. It never carries a token
+ * means. main/oauth produces it; the provider (main/providers/<name>/errors.ts) classifies failures. It never carries a token
  * in a failure, and `tokens` is handed straight to the vault and the in-memory access-token cache.
  */
 export interface TokenSet {

@@ -1,10 +1,9 @@
-import type { App, Failure, Grant } from '../../shared/domain.js';
+import { APP_REJECTED_FAILURES, type App, type Failure, type Grant } from '../../shared/domain.js';
 import type { Clock } from '../core/clock.js';
 import { isoNow } from '../core/clock.js';
 import { registerSecret } from '../core/redact.js';
 import type { TokenCallOutcome } from '../oauth/token-outcome.js';
 import { estimateSkewMs } from '../core/http-date.js';
-import { classifyTokenOutcome } from '../providers/xero/errors.js';
 import { KeychainError } from '../secrets/keychain.js';
 import type { AccessTokenCache } from './access-tokens.js';
 
@@ -17,7 +16,7 @@ import type { AccessTokenCache } from './access-tokens.js';
  *
  * A lost response (timeout or reset after sending) is retried at once with the same stored token, inside
  * Xero's 30-minute grace. Transient failures never mark a grant broken; only a parsed `invalid_grant` does,
- * after re-reading the store under the lock.
+ * after re-reading the stored token under the lock.
  *
  * The keychain can lock (or stop answering) at any moment, so no refresh is sent unless it can be written
  * just before, and a rotated token whose save fails anyway is held in memory — it is then the only copy
@@ -60,9 +59,14 @@ export interface SingleFlightPort {
   run(key: string, fn: () => Promise<RefreshResult>): Promise<RefreshResult>;
 }
 
-/** What the refresher needs from the grant store: a fresh read and durable updates. */
+/** What the refresher needs from the grant store: a read of the grant and durable updates. */
 export interface GrantStorePort {
-  /** The grant as it is on disk now (re-read; another process may have changed it). */
+  /**
+   * The grant as this process's store knows it. Today that is the in-memory document, which another process
+   * may have changed since; nothing here rests on it being fresher: the refresh token is re-read under the
+   * lock whenever the generation stamp moved, and `updateGrant` re-applies its change to the document as it
+   * is on disk. A store shared by several desktops will have to read it fresh.
+   */
   freshGrant(grantId: string): Promise<Grant | undefined>;
   app(appId: string): App | undefined;
   updateGrant(grantId: string, change: (g: Grant) => void, durable?: boolean): Promise<void>;
@@ -88,6 +92,8 @@ export interface RefresherDeps {
   grants: GrantStorePort;
   accessTokens: AccessTokenCache;
   clientFor: (app: App) => Promise<TokenRefresher>;
+  /** The app's provider's reading of a failed token call (providers/<name>/errors.ts). */
+  classify: (app: App, outcome: Extract<TokenCallOutcome, { ok: false }>, now: number) => Failure;
   /** Called with each clock-skew estimate taken from a token response's Date header. */
   onSkew?: (skewMs: number) => void;
   /** How many times a lost response is retried with the same token before giving up for now. */
@@ -100,7 +106,6 @@ export interface RefresherDeps {
   generations?: TokenGenerationPort;
 }
 
-const TERMINAL_APP = new Set<Failure['kind']>(['invalid-client', 'unauthorized-client']);
 
 /** A rotated token Xero issued that the keychain has not taken yet, with the access token that came with it. */
 interface HeldRotation {
@@ -191,7 +196,7 @@ export class Refresher {
       if (outcome.ok) return this.#persist(grantId, token, outcome, generation);
       // Nothing new was stored: the keychain still holds `token`.
       if (generation) this.#known.set(grantId, { token, generation });
-      const failure = classifyTokenOutcome(outcome, clock.now());
+      const failure = this.deps.classify(app, outcome, clock.now());
       if (outcome.response) this.#noteSkew(outcome.response.headers['date'], outcome);
 
       if (failure.kind === 'invalid-grant') {
@@ -206,7 +211,7 @@ export class Refresher {
         await this.#mark(grantId, 'revoked', failure);
         return { kind: 'revoked', failure };
       }
-      if (TERMINAL_APP.has(failure.kind)) {
+      if (APP_REJECTED_FAILURES.has(failure.kind)) {
         await journal.end(grantId);
         await this.#mark(grantId, 'app-rejected', failure);
         return { kind: 'app-rejected', failure };

@@ -1,28 +1,25 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import {
   addAppInputSchema,
   connectReportSchema,
-  statusSnapshotSchema,
   type AddAppInput,
   type ConnectReport,
   type StatusSnapshot,
 } from '../../shared/api.js';
-import { BROKEN_HEALTH, REFRESH_TOKEN_LIFETIME_DAYS, settingsSchema, type ActivityEntry, type App, type Grant, type Incident, type Settings } from '../../shared/domain.js';
+import { BROKEN_HEALTH, settingsSchema, type ActivityEntry, type App, type Explanation, type Grant, type Incident, type Settings } from '../../shared/domain.js';
 import { isoNow, type Clock } from '../core/clock.js';
 import { assessHealth, type HealthReport } from '../health/assess.js';
 import { reconcileIncidents, type IncidentEvent } from '../health/incidents.js';
 import { registerSecret } from '../core/redact.js';
 import { describeAuthorizationProblem, isAuthorizationProblem, runAuthorization } from '../oauth/authorize-flow.js';
-import { createProviderClient, DiscoveryCache, DiscoveryError, type ProviderClient } from '../oauth/provider-client.js';
-import { XeroConnectionsApi } from '../providers/xero/connections-api.js';
-import { XERO_API_BASE, XERO_ISSUER } from '../providers/xero/endpoints.js';
-import { classifyTokenOutcome } from '../providers/xero/errors.js';
-import { explainError, type Explanation } from '../providers/xero/explain.js';
+import { createProviderClient, DiscoveryCache, type ProviderClient } from '../oauth/provider-client.js';
+import type { AppChecks, ProviderConnections } from '../providers/provider.js';
+import { DEFAULT_PROVIDER, providerOf } from '../providers/registry.js';
 import { AccessTokenCache } from '../refresh/access-tokens.js';
-import { Engine, type ConnectionsPort, type PassSummary } from '../refresh/engine.js';
+import { Engine, type PassSummary } from '../refresh/engine.js';
 import { GrantLock } from '../refresh/grant-lock.js';
 import { Refresher, type RefreshResult } from '../refresh/refresher.js';
 import { Scheduler } from '../refresh/scheduler.js';
@@ -35,6 +32,8 @@ import { createFileLock } from '../store/file-lock.js';
 import { MetadataStore, type RecoveryEvent } from '../store/metadata-store.js';
 import { RefreshJournal } from '../store/refresh-journal.js';
 import { applyListing, MetadataEngineStore } from './metadata-engine-store.js';
+import { statusView } from './status-view.js';
+import { consentReport } from './consent-report.js';
 import type { StaffMember } from '../../shared/domain.js';
 import type {
   AuditReport,
@@ -111,18 +110,10 @@ export interface ConnectOptions {
   onScope?: (scope: { tenantIds: string[] }) => void;
 }
 
-/** Xero's client ids: 32 hexadecimal characters (xero-protocol.md §4.3: "client_id is 32 uppercase hex"). */
-const XERO_CLIENT_ID = /^[0-9A-F]{32}$/i;
 
-/** What adding an app checked, in the advisor's words, and what only the first sign-in can show. */
-export interface AppChecks {
-  verified: string[];
-  atFirstSignIn: string[];
-}
+export type { AppChecks } from '../providers/provider.js';
 
-const DEFAULT_SCOPES = ['openid', 'profile', 'email', 'offline_access', 'accounting.settings.read'];
 const DEFAULT_PORTS = [5001, 5002, 5003];
-const DAY = 86_400_000;
 const DEFAULT_CONCURRENCY = 16;
 
 /** How often a keychain that is locked, missing or not answering is asked again. */
@@ -171,6 +162,7 @@ export class RelinkService {
       grants: this.#engineStore,
       accessTokens: this.#accessTokens,
       clientFor: (app) => this.#clientFor(app),
+      classify: (app, outcome, now) => providerOf(app).classifyTokenOutcome(outcome, now, 'refresh'),
       onSkew: (ms) => {
         this.#skewMs = ms;
       },
@@ -259,12 +251,9 @@ export class RelinkService {
     if (a.authType === 'pkce' && clientSecret) {
       throw new ServiceError('usage', 'A PKCE app has no client secret; leave it out, or add the app as a web app.');
     }
-    if (!XERO_CLIENT_ID.test(a.clientId)) {
-      throw new ServiceError(
-        'usage',
-        `"${a.clientId.length > 40 ? `${a.clientId.slice(0, 40)}…` : a.clientId}" is not a Xero client id: Xero's client ids are 32 letters and digits (0–9 and A–F), like 1344E98C0A6B4E2F9E0D7C2B1A3F4E5D. Copy it from Xero's developer portal: My Apps → your app → Configuration → Client id.`,
-      );
-    }
+    const provider = DEFAULT_PROVIDER;
+    const clientIdProblem = provider.clientIdProblem(a.clientId);
+    if (clientIdProblem) throw new ServiceError('usage', clientIdProblem);
     // The secret goes to the keychain only: say so before asking Xero anything.
     if (clientSecret) this.#requireKeychainAvailable();
     const doc = this.store.peek();
@@ -274,13 +263,13 @@ export class RelinkService {
     const app: App = {
       id: uniqueSlug(a.name, new Set(Object.keys(doc.apps))),
       name: a.name,
-      provider: 'xero',
+      provider: provider.id,
       clientId: a.clientId,
       authType: a.authType,
-      issuer: a.issuer ?? XERO_ISSUER,
-      apiBase: a.apiBase ?? a.issuer ?? XERO_API_BASE,
+      issuer: a.issuer ?? provider.defaultIssuer,
+      apiBase: a.apiBase ?? a.issuer ?? provider.defaultApiBase,
       redirectPorts: a.redirectPorts ?? DEFAULT_PORTS,
-      scopes: withRequiredScopes(a.scopes ?? DEFAULT_SCOPES),
+      scopes: [...new Set([...provider.requiredScopes, ...(a.scopes ?? provider.defaultScopes)])],
       connectionCap: a.connectionCap ?? null,
       multiOrgConsent: a.multiOrgConsent ?? false,
       createdBy: a.createdBy ?? null,
@@ -295,32 +284,8 @@ export class RelinkService {
     return { app, checks };
   }
 
-  /**
-   * What can be verified about a new app before anyone signs in, and what cannot:
-   *
-   * - verified: the client id has Xero's shape (32 hex characters; checked by the caller); the issuer's
-   *   discovery document is reachable and valid (openid-client checks it names the same issuer); and Xero's
-   *   token endpoint accepts the client. For that Relink sends one refresh with a made-up refresh token, which
-   *   cannot succeed and touches no real sign-in. Xero's identity server authenticates the client before it
-   *   looks at the token (IdentityServer's order), so a wrong client id or secret answers `invalid_client`
-   *   and a right one `invalid_grant`. A web app's secret is checked this way; a PKCE app's client id too
-   *   (unknown id: `invalid_client`; a web app's id sent without its secret: `invalid_client` as well).
-   * - not verifiable until the first sign-in: the redirect URIs (Xero checks them against the app's list only
-   *   on its authorize page), the scopes the app may ask for, and whoever signs in having access to anything.
-   *   Whether the app allows multi-organisation consent and its connection cap Xero never tells Relink: they
-   *   stay as entered.
-   *
-   * Unreachable (offline, DNS, refused, timeout) refuses the add with "Relink can't reach Xero", never a bare
-   * ENOTFOUND; an answer that is neither of the two codes is reported as not confirmed rather than guessed.
-   */
+  /** What can be checked about a new app before anyone signs in (the provider's checkApp says what and how). */
   async #checkApp(app: App, clientSecret: string | null): Promise<AppChecks> {
-    const host = new URL(app.issuer).host;
-    const where = app.issuer === XERO_ISSUER ? `Xero (${host})` : `Xero's sign-in server at ${host}`;
-    const unreachable = (code: string | null) =>
-      new ServiceError(
-        'unreachable',
-        `Relink can't reach ${where}, so it could not check ${app.name}. Nothing was saved: check this computer's internet connection (and any proxy or VPN), then add the app again.${code ? ` (${code})` : ''}`,
-      );
     let client: ProviderClient;
     try {
       client = createProviderClient({
@@ -332,54 +297,14 @@ export class RelinkService {
         clock: this.opts.clock,
         allowInsecureLoopback: isLoopback(app.issuer),
         discoveryCache: this.#discovery,
+        isAllowedEndpoint: endpointCheck(app),
       });
     } catch (err) {
       throw new ServiceError('usage', `Relink cannot sign in at ${app.issuer}: ${(err as Error).message} Leave the sign-in server empty for Xero.`);
     }
-    try {
-      await client.prepare();
-    } catch (err) {
-      if (err instanceof DiscoveryError && err.stage !== 'answered') throw unreachable(err.networkError);
-      const detail = err instanceof DiscoveryError && err.response ? `HTTP ${err.response.status}` : (err as Error).message.replace(/^Could not read the sign-in settings of [^:]+: /, '');
-      throw new ServiceError(
-        'rejected',
-        `${host} answered, but not with valid Xero sign-in settings, so Relink cannot sign in there. Nothing was saved: check the sign-in server's address (leave it empty for Xero). (${detail})`,
-      );
-    }
-    const verified = [
-      "The client id has Xero's form (32 letters and digits).",
-      `Xero's sign-in server${app.issuer === XERO_ISSUER ? '' : ` at ${host}`} answered with valid sign-in settings.`,
-    ];
-    const probe = await client.refresh(`relink-check-${randomBytes(24).toString('base64url')}`);
-    const failure = probe.ok ? null : classifyTokenOutcome(probe, this.opts.clock.now(), 'refresh');
-    let notConfirmed: string | null = null;
-    switch (failure?.kind) {
-      case 'invalid-grant':
-        verified.push(app.authType === 'web' ? 'Xero accepts the client id and secret.' : 'Xero knows the client id, as an app without a secret (PKCE).');
-        break;
-      case 'invalid-client':
-      case 'unauthorized-client':
-        throw new ServiceError(
-          'rejected',
-          app.authType === 'web'
-            ? `Xero does not accept this client id and secret (${failure.detail}). Nothing was saved: copy both again from Xero's developer portal (My Apps → your app → Configuration; a secret shown once can be generated again there).`
-            : `Xero does not accept this client id without a secret (${failure.detail}). Nothing was saved: copy the client id again from Xero's developer portal (My Apps → your app → Configuration), or, if the app has a client secret, add it as a web app.`,
-        );
-      case 'network':
-      case 'timeout':
-        throw unreachable(/\(([A-Z_]+)\)/.exec(failure.detail)?.[1] ?? failure.detail);
-      default:
-        notConfirmed = `Whether Xero accepts ${app.authType === 'web' ? 'the client id and secret' : 'the client id'}: Xero's answer to Relink's check did not say (${failure?.detail ?? 'an unexpected success'}).`;
-    }
-    const ports = app.redirectPorts.map((p) => `http://127.0.0.1:${p}/callback`).join(', ');
-    return {
-      verified,
-      atFirstSignIn: [
-        ...(notConfirmed ? [notConfirmed] : []),
-        `That the redirect URIs ${ports} are registered for the app exactly: Xero checks them only when someone signs in.`,
-        'That Xero lets the app ask for the permissions (scopes) it asks for.',
-      ],
-    };
+    const outcome = await providerOf(app).checkApp(app, client, this.opts.clock);
+    if (!outcome.ok) throw new ServiceError(outcome.code, outcome.message);
+    return outcome.checks;
   }
 
   apps(): App[] {
@@ -447,7 +372,7 @@ export class RelinkService {
       }
       if (result.kind !== 'failed') throw new ServiceError('not-authorised', 'Cancelled; nothing changed.');
       if (!result.outcome || result.outcome.ok) throw new ServiceError('unreachable', `Could not reach Xero's sign-in service: ${result.reason}`);
-      const failure = classifyTokenOutcome(result.outcome, this.opts.clock.now(), 'code-exchange');
+      const failure = providerOf(app).classifyTokenOutcome(result.outcome, this.opts.clock.now(), 'code-exchange');
       if (failure.kind === 'invalid-client' || failure.kind === 'unauthorized-client') {
         throw new ServiceError('rejected', `Xero rejected ${app.name}'s credentials (${failure.detail}). Check the client id and secret in Xero's developer portal.`);
       }
@@ -460,7 +385,7 @@ export class RelinkService {
     if (!tokens.refreshToken) {
       throw new ServiceError('rejected', `${app.name} did not receive a refresh token: its scopes must include offline_access.`);
     }
-    const staffId = claims?.xero_userid ?? claims?.sub;
+    const staffId = claims ? providerOf(app).staffIdOf(claims) : null;
     if (!staffId) throw new ServiceError('rejected', 'Xero did not say who approved (no id_token): the app needs the openid scope.');
     const email = claims?.email ?? claims?.preferred_username ?? '';
     const name = [claims?.given_name, claims?.family_name].filter(Boolean).join(' ') || email || staffId;
@@ -519,35 +444,17 @@ export class RelinkService {
       { durable: true },
     );
     const listed = all.ok ? all.connections : [];
-    const tickedIds = new Set(ticked.ok ? ticked.connections.map((c) => c.tenantId) : listed.map((c) => c.tenantId));
-    const reachable = new Map(listed.map((c) => [c.tenantId, c.tenantName ?? c.tenantId] as const));
-    const report: ConnectReport = {
-      appId: app.id,
+    const report = consentReport({
+      app,
       grantId,
       staff: { id: staffId, email, name },
-      connected: listed.filter((c) => !before.has(c.tenantId) && tickedIds.has(c.tenantId)).map((c) => ({ tenantId: c.tenantId, name: c.tenantName ?? c.tenantId })),
-      reconnected: [...before].filter(([t]) => reachable.has(t)).map(([tenantId]) => ({ tenantId, name: reachable.get(tenantId)! })),
-      stillMissing: [...expected]
-        .filter(([t]) => !reachable.has(t))
-        .map(([tenantId, orgName]) => ({
-          tenantId,
-          name: orgName,
-          reason: !before.has(tenantId)
-            ? `Not connected by this approval: ${name} may have no access to ${orgName} in Xero, or did not tick it on the consent page. Reconnect as someone who has access, and tick it.`
-            : app.multiOrgConsent
-            ? 'Not ticked on the consent page, so Xero did not connect it. Reconnect and tick it.'
-            : `${app.name} connects one organisation per approval: reconnect again and choose ${orgName}.`,
-        })),
-      warning:
-        options.expectStaffId && options.expectStaffId !== staffId
-          ? `This was approved by ${name}${email ? ` (${email})` : ''}, not by the staff member expected; the connection now depends on ${name}.`
-          : null,
-    };
-    if (!all.ok) {
-      report.stillMissing.push(
-        ...[...expected].map(([tenantId, orgName]) => ({ tenantId, name: orgName, reason: `Could not read Xero's connections (${all.failure.detail}); check again later.` })),
-      );
-    }
+      before,
+      expected,
+      listed: all.ok ? all.connections : null,
+      listingFailure: all.ok ? null : all.failure.detail,
+      ticked: ticked.ok ? ticked.connections.map((c) => c.tenantId) : null,
+      expectStaffId: options.expectStaffId ?? null,
+    });
     await this.#log(this.opts.actor, existing ? 'reconnected' : 'connected', {
       appId: app.id,
       grantId,
@@ -745,93 +652,15 @@ export class RelinkService {
   }
 
   status(): StatusSnapshot {
-    const doc = this.store.peek();
-    const report = this.#report!;
-    const grants = Object.values(doc.grants);
-    const openIncidents = Object.values(doc.incidents).filter((i) => i.closedAt === null);
-    const superseded = new Set(report.superseded);
-    const incidentOf = new Map<string, string>();
-    for (const i of openIncidents) for (const c of i.connectionIds) incidentOf.set(c, i.id);
-    const snapshot: StatusSnapshot = {
+    return statusView(this.store.peek(), this.#report!, {
       generatedAt: isoNow(this.opts.clock),
       keychain: this.keychainState,
-      apps: Object.values(doc.apps).map((a) => {
-        const own = grants.filter((g) => g.appId === a.id);
-        const tenants = new Set(Object.values(doc.connections).filter((c) => c.appId === a.id && c.present).map((c) => c.tenantId));
-        return {
-          id: a.id,
-          name: a.name,
-          clientId: a.clientId,
-          authType: a.authType,
-          connectionCap: a.connectionCap,
-          connectionCount: tenants.size,
-          multiOrgConsent: a.multiOrgConsent,
-          createdBy: a.createdBy,
-          credentialState: own.some((g) => g.state === 'app-rejected')
-            ? 'rejected'
-            : own.some((g) => g.lastRefreshAt !== null && g.state === 'active')
-              ? 'ok'
-              : 'unchecked',
-        };
-      }),
-      staff: Object.values(doc.staff).map((s) => ({ id: s.id, email: s.email, name: s.name, status: s.status })),
-      grants: grants.map((g) => {
-        const v = report.grants[g.id];
-        return {
-          id: g.id,
-          appId: g.appId,
-          staffId: g.staffId,
-          health: v?.health ?? 'unverified',
-          cause: v?.cause ?? null,
-          lastRefreshAt: g.lastRefreshAt,
-          refreshTokenExpiresAt: new Date(Date.parse(g.refreshTokenIssuedAt) + REFRESH_TOKEN_LIFETIME_DAYS * DAY).toISOString(),
-          daysLeft: v?.daysLeft ?? 0,
-          lastFailure: g.lastFailure?.detail ?? null,
-        };
-      }),
-      // Connections another authorisation took over are history: the organisation shows under its successor.
-      connections: Object.values(doc.connections).filter((c) => !superseded.has(c.id)).map((c) => {
-        const v = report.connections[c.id];
-        return {
-          id: c.id,
-          appId: c.appId,
-          orgId: c.tenantId,
-          orgName: doc.organisations[c.tenantId]?.name ?? c.tenantId,
-          grantId: c.grantId,
-          staffId: c.staffId,
-          health: v?.health ?? 'unverified',
-          cause: v?.cause ?? null,
-          confidence: v?.confidence ?? null,
-          since: v?.since ?? null,
-          fix: v?.fix?.text ?? null,
-          fixAction: v?.fix?.action ?? null,
-          incidentId: incidentOf.get(c.id) ?? null,
-        };
-      }),
-      incidents: openIncidents
-        .sort((a, b) => a.openedAt.localeCompare(b.openedAt))
-        .map((i) => ({
-          id: i.id,
-          cause: i.cause,
-          confidence: i.confidence,
-          staffId: i.staffId,
-          appId: i.appId,
-          connectionCount: i.connectionIds.length,
-          organisationCount: i.tenantIds.length,
-          summary: i.summary,
-          evidence: [...i.evidence],
-          fix: { ...i.fix },
-          openedAt: i.openedAt,
-          tenantIds: [...i.tenantIds],
-        })),
-      settings: { ...doc.settings },
       clockSkewMs: this.#skewMs,
-    };
-    return statusSnapshotSchema.parse(snapshot);
+    });
   }
 
   explain(text: string): Explanation {
-    return explainError(text);
+    return DEFAULT_PROVIDER.explain(text);
   }
 
   get clockSkewMs(): number | null {
@@ -917,13 +746,14 @@ export class RelinkService {
       clock: this.opts.clock,
       allowInsecureLoopback: isLoopback(app.issuer),
       discoveryCache: this.#discovery,
+      isAllowedEndpoint: endpointCheck(app),
     });
     this.#clients.set(app.id, client);
     return client;
   }
 
-  #connectionsFor(app: App): ConnectionsPort & Pick<XeroConnectionsApi, 'list' | 'remove'> {
-    return new XeroConnectionsApi(this.opts.fetch ?? fetch, app.apiBase, this.opts.clock, this.opts.timeoutMs ? { timeoutMs: this.opts.timeoutMs } : {});
+  #connectionsFor(app: App): ProviderConnections {
+    return providerOf(app).connections(app, { fetch: this.opts.fetch ?? fetch, clock: this.opts.clock, ...(this.opts.timeoutMs ? { timeoutMs: this.opts.timeoutMs } : {}) });
   }
 
   #findStaffId(ref: string): string {
@@ -1198,6 +1028,11 @@ export class RelinkService {
 }
 
 /** The operating system's name for the user running Relink (a fixed word when the system cannot say). */
+/** Which discovered endpoints an app's provider really uses (each provider's own list). */
+function endpointCheck(app: App): (url: string) => boolean {
+  return (url) => providerOf(app).isAllowedEndpoint(app, url);
+}
+
 function osUserName(): string {
   try {
     return os.userInfo().username || 'unknown user';
@@ -1212,11 +1047,6 @@ function uniqueSlug(name: string, taken: Set<string>): string {
   let slug = base;
   for (let i = 2; taken.has(slug); i++) slug = `${base}-${i}`;
   return slug;
-}
-
-/** Relink cannot work without knowing who approved (openid, profile, email) and without a refresh token. */
-function withRequiredScopes(scopes: string[]): string[] {
-  return [...new Set(['openid', 'profile', 'email', 'offline_access', ...scopes])];
 }
 
 function isLoopback(url: string): boolean {

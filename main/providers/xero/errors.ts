@@ -1,5 +1,6 @@
 import { parseHttpDate } from '../../core/http-date.js';
-import type { Failure } from '../../../shared/domain.js';
+import { errorCodes, neverSent } from '../../core/network-errors.js';
+import { TERMINAL_FAILURES, type Failure } from '../../../shared/domain.js';
 import type { ResponseFacts, TokenCallOutcome } from '../../oauth/token-outcome.js';
 
 /**
@@ -20,8 +21,8 @@ export type FailureKind = Failure['kind'];
 export type FailedTokenCall = Extract<TokenCallOutcome, { ok: false }>;
 export type HeaderSource = Headers | Readonly<Record<string, string | null | undefined>>;
 
-/** Failures that retrying will not cure: someone must reconnect or fix the app. */
-export const TERMINAL_KINDS: ReadonlySet<FailureKind> = new Set(['invalid-grant', 'invalid-client', 'unauthorized-client', 'invalid-scope']);
+/** Failures that retrying will not cure (shared/domain.ts holds the one list). */
+export const TERMINAL_KINDS: ReadonlySet<FailureKind> = TERMINAL_FAILURES;
 
 export function isTransient(failure: Pick<Failure, 'kind'>): boolean {
   return !TERMINAL_KINDS.has(failure.kind);
@@ -362,23 +363,6 @@ export interface FetchErrorFacts {
   cancelled: boolean;
 }
 
-/** Errors that happen before a single byte of the request could reach the server. */
-const NOT_SENT = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'ERR_INVALID_URL',
-  'CERT_HAS_EXPIRED',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-
 /**
  * What a rejected `fetch` tells us, without its message (which may contain a URL). `timeoutMs` is the
  * deadline the caller set, used to word a TimeoutError.
@@ -389,19 +373,10 @@ export function fetchErrorFacts(error: unknown, timeoutMs?: number): FetchErrorF
     return { stage: 'sent-unknown', networkError: timeoutMs ? `timeout after ${Math.round(timeoutMs)} ms` : 'timeout', timedOut: true, cancelled: false };
   }
   if (name === 'AbortError') return { stage: 'sent-unknown', networkError: 'cancelled', timedOut: false, cancelled: true };
-  const code = errorCode(error);
+  const codes = errorCodes(error);
+  const code = codes[0] ?? null;
   const timedOut = code !== null && /TIMEOUT|ETIMEDOUT/.test(code);
-  return { stage: code !== null && NOT_SENT.has(code) ? 'not-sent' : 'sent-unknown', networkError: code ?? 'network error', timedOut, cancelled: false };
-}
-
-function errorCode(error: unknown): string | null {
-  let e: unknown = error;
-  for (let depth = 0; depth < 4 && e && typeof e === 'object'; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,40}$/.test(code)) return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return null;
+  return { stage: neverSent(codes) ? 'not-sent' : 'sent-unknown', networkError: code ?? 'network error', timedOut, cancelled: false };
 }
 
 /**

@@ -37,13 +37,15 @@ export async function listConnections(ctx: SandboxContext, req: SbRequest): Prom
 
 /**
  * `DELETE /connections/{id}`: `{id}` is the connection id — not a tenantId or authEventId, a mistake real
- * clients make (xero-node#403). Someone else's connection answers 403, an unknown id 404.
+ * clients make. Given an organisation's tenantId Xero answers 403 (xero-node#403, Xero-NetStandard PR #641:
+ * the SDKs' own users met it that way), so does this; someone else's connection answers 403 too, and any other
+ * unknown id 404.
  */
 export async function deleteConnection(ctx: SandboxContext, req: SbRequest, id: string): Promise<SbOutcome> {
   const auth = await authenticateAccessToken(ctx, req);
   if (!auth.ok) return auth.outcome;
   const connection = ctx.world.connections.get(id);
-  if (!connection) return empty(404, correlation());
+  if (!connection) return ctx.world.orgs.has(id) ? forbidden() : empty(404, correlation());
   if (connection.userId !== auth.family.userId || connection.clientId !== auth.family.clientId) return forbidden();
   ctx.world.deleteConnection(id);
   return empty(204, correlation());

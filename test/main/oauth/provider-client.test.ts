@@ -320,6 +320,30 @@ describe('oauth: provider client (openid-client) against the sandbox', () => {
     });
   });
 
+  it('a discovery document that points the token endpoint elsewhere: nothing is sent there, and it says why', async () => {
+    const w = await buildWorld(sb);
+    const elsewhere = 'http://127.0.0.2:9/connect/token';
+    const sent: string[] = [];
+    // A tampered (or mistaken) discovery document: everything as the sandbox says, but the token endpoint.
+    const tampering: typeof fetch = async (input, init) => {
+      const url = String(input instanceof Request ? input.url : input);
+      sent.push(url);
+      const res = await fetch(input, init);
+      if (!url.endsWith('/.well-known/openid-configuration')) return res;
+      const doc = { ...(await res.json()), token_endpoint: elsewhere };
+      return new Response(JSON.stringify(doc), { status: 200, headers: { 'content-type': 'application/json' } });
+    };
+    const c = client(w, { fetch: tampering });
+    const r = await c.refresh('a-refresh-token-that-must-not-leave');
+    expect(r).toMatchObject({ ok: false, stage: 'not-sent', response: null });
+    expect(r.ok ? '' : r.detail).toMatch(/its token endpoint is http:\/\/127\.0\.0\.2:9, which is not one of its own addresses, so Relink sent nothing there/);
+    expect(sent.some((u) => u.startsWith('http://127.0.0.2'))).toBe(false);
+
+    // The provider's own list decides where there is one (Xero: identity.xero.com and login.xero.com).
+    const trusting = client(w, { fetch: tampering, isAllowedEndpoint: (url) => url === elsewhere || url.startsWith(sb.origin) });
+    await expect(trusting.authorizationUrl({ redirectUri: REDIRECT, scopes: SCOPES, state: 's', nonce: 'n', codeChallenge: 'c'.repeat(43) })).resolves.toMatch(/^http:\/\/127\.0\.0\.1/);
+  });
+
   it('a provider that cannot be reached is not-sent (connection refused)', async () => {
     const other: TestSandbox = await startTestSandbox();
     const w = await buildWorld(other);

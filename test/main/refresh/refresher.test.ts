@@ -5,6 +5,7 @@ import { AccessTokenCache } from '../../../main/refresh/access-tokens.js';
 import { Refresher, type RefreshVault, type StoredToken, type TokenRefresher } from '../../../main/refresh/refresher.js';
 import { SingleFlight } from '../../../main/refresh/single-flight.js';
 import { KeychainError } from '../../../main/secrets/keychain.js';
+import { classifyTokenOutcome } from '../../../main/providers/xero/errors.js';
 import { ManualClock } from '../../support/manual-clock.js';
 
 /**
@@ -110,6 +111,7 @@ function setup() {
     },
     accessTokens,
     clientFor: async () => client,
+    classify: (_app, outcome, now) => classifyTokenOutcome(outcome, now),
   });
   return { clock, grant, vault, markers, sent, answers, refresher, accessTokens, bumpElsewhere: () => ++generation };
 }

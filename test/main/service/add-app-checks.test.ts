@@ -37,6 +37,29 @@ describe('service: checks on adding an app, and sign-ins known to fail (issue 10
     expect(service.apps()).toEqual([]);
   });
 
+  it.skipIf(!HAS_SECRET_SERVICE)(`sign-in settings that point the token endpoint somewhere else: refused as wrong settings, the secret sent nowhere, nothing saved${NO_KEYCHAIN}`, async () => {
+    const sent: string[] = [];
+    const tampering: typeof fetch = async (request, init) => {
+      const url = String(request instanceof Request ? request.url : request);
+      sent.push(url);
+      const res = await fetch(request, init);
+      if (!url.endsWith('/.well-known/openid-configuration')) return res;
+      return new Response(JSON.stringify({ ...(await res.json()), token_endpoint: 'https://collector.example/connect/token' }), {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+      });
+    };
+    h = createHarness(sb, { fetch: tampering });
+    const service = await h.open();
+    const web = await sandboxApp(sb, { type: 'web' });
+    await expect(service.addApp(input({ clientId: web.clientId, authType: 'web' }), web.clientSecret!)).rejects.toMatchObject({
+      code: 'rejected',
+      message: expect.stringMatching(/answered, but not with valid Xero sign-in settings.*its token endpoint is https:\/\/collector\.example, which is not one of its own addresses, so Relink sent nothing there/),
+    });
+    expect(sent.filter((u) => u.includes('collector.example'))).toEqual([]);
+    expect(service.apps()).toEqual([]);
+  });
+
   it.skipIf(!HAS_SECRET_SERVICE)(`a web app: a wrong secret is refused with invalid_client; the right one is verified, and the rest left to the first sign-in${NO_KEYCHAIN}`, async () => {
     h = createHarness(sb);
     const service = await h.open();

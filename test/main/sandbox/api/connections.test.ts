@@ -280,10 +280,12 @@ describe('DELETE /connections/{id}', () => {
     expect((await api(sb, '/connections', t.access_token)).body).toHaveLength(1);
   });
 
-  it('answers 404 when given a tenantId or authEventId instead of the connection id (xero-node#403, pyxero#307)', async () => {
+  it('answers 403 to a tenantId given instead of the connection id, as Xero does (xero-node#403), and 404 to an authEventId (pyxero#307)', async () => {
     const w = await buildWorld(sb, { orgs: 1 });
     const t = await connect(sb, w);
-    expect((await del(w.tenantIds[0]!, t.access_token)).status).toBe(404);
+    const byTenant = await del(w.tenantIds[0]!, t.access_token);
+    expect(byTenant.status).toBe(403);
+    expect(byTenant.body).toMatchObject({ Title: 'Forbidden', Status: 403, Detail: 'AuthenticationUnsuccessful' });
     expect((await del(t.authEventId, t.access_token)).status).toBe(404);
     expect((await api(sb, '/connections', t.access_token)).body).toHaveLength(1);
   });
