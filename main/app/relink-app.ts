@@ -360,27 +360,27 @@ export class RelinkApp implements ApiHost, ShellHooks {
   }
 
   #startPlanStep(runId: string, itemId: string | undefined): Operation {
-    const run = this.#service.reconnectRun(runId);
+    const run = this.#service.workflows.reconnectRun(runId);
     const item = run.items.find((i) => i.id === (itemId ?? run.nextItemId));
     if (!item) throw new ServiceError('usage', 'Nothing is left to reconnect in this plan.');
     return this.#startOperation(
       { kind: 'plan-step', appId: item.appId, staffId: item.staffId, tenantId: null, runId, itemId: item.id },
       (o) => o.view.kind === 'plan-step' && o.view.runId === runId,
       async (opener) => {
-        const r = await this.#service.runNextPlanItem(runId, opener, { itemId: item.id });
+        const r = await this.#service.workflows.runNextPlanItem(runId, opener, { itemId: item.id });
         return { report: r.report, outcome: r.outcome, message: r.message };
       },
     );
   }
 
   #startMove(leaverId: string, appId: string, tenantId: string | null): Operation {
-    const audit = this.#service.auditStaff(leaverId);
+    const audit = this.#service.workflows.auditStaff(leaverId);
     if (!audit.target) throw new ServiceError('usage', 'First choose the advisor who takes over, then reconnect as them.');
     return this.#startOperation(
       { kind: 'offboarding-move', appId, staffId: audit.target.id, tenantId, leaverId: audit.staff.id },
       (o) => o.view.kind === 'offboarding-move' && o.view.leaverId === audit.staff.id && o.view.appId === appId,
       async (opener) => {
-        const r = await this.#service.runOffboardingMove(leaverId, { appId, ...(tenantId ? { tenantId } : {}) }, opener);
+        const r = await this.#service.workflows.runOffboardingMove(leaverId, { appId, ...(tenantId ? { tenantId } : {}) }, opener);
         return { report: r.report, outcome: r.outcome, message: r.message };
       },
     );
@@ -457,50 +457,50 @@ export class RelinkApp implements ApiHost, ShellHooks {
       },
 
       // ── firm workflows ──
-      'staff.passwordChangePreview': ({ staffId }) => this.#service.previewPasswordChange(staffId),
-      'staff.passwordChanged': async ({ staffId }) => this.#changed(await this.#service.declarePasswordChanged(staffId)),
-      'staff.withdrawPasswordChange': async ({ staffId }) => this.#changed(await this.#service.withdrawPasswordChange(staffId)),
+      'staff.passwordChangePreview': ({ staffId }) => this.#service.workflows.previewPasswordChange(staffId),
+      'staff.passwordChanged': async ({ staffId }) => this.#changed(await this.#service.workflows.declarePasswordChanged(staffId)),
+      'staff.withdrawPasswordChange': async ({ staffId }) => this.#changed(await this.#service.workflows.withdrawPasswordChange(staffId)),
       'staff.setStatus': async ({ staffId, status }) => {
-        const s = await this.#service.setStaffStatus(staffId, status);
+        const s = await this.#service.workflows.setStaffStatus(staffId, status);
         return this.#changed({ staffId: s.id, status: s.status });
       },
-      'plan.get': ({ staffId }) => this.#service.planReconnect(staffId ? { staff: staffId } : {}),
-      'plan.start': async ({ staffId }) => this.#changed(await this.#service.startReconnectRun(staffId ? { staff: staffId } : {})),
-      'plan.runs': () => this.#service.reconnectRuns(),
+      'plan.get': ({ staffId }) => this.#service.workflows.planReconnect(staffId ? { staff: staffId } : {}),
+      'plan.start': async ({ staffId }) => this.#changed(await this.#service.workflows.startReconnectRun(staffId ? { staff: staffId } : {})),
+      'plan.runs': () => this.#service.workflows.reconnectRuns(),
       'plan.runNext': ({ runId, itemId }) => this.#startPlanStep(runId, itemId),
-      'plan.skip': async ({ runId, itemId, reason }) => this.#changed(await this.#service.skipPlanItem(runId, itemId, reason)),
-      'plan.pause': async ({ runId }) => this.#changed(await this.#service.pauseReconnectRun(runId)),
-      'plan.resume': async ({ runId }) => this.#changed(await this.#service.resumeReconnectRun(runId)),
+      'plan.skip': async ({ runId, itemId, reason }) => this.#changed(await this.#service.workflows.skipPlanItem(runId, itemId, reason)),
+      'plan.pause': async ({ runId }) => this.#changed(await this.#service.workflows.pauseReconnectRun(runId)),
+      'plan.resume': async ({ runId }) => this.#changed(await this.#service.workflows.resumeReconnectRun(runId)),
       'plan.cancel': async ({ runId }) => {
         for (const o of this.#operations.values()) if (o.view.runId === runId && !o.view.finishedAt) o.abort.abort();
-        return this.#changed(await this.#service.cancelReconnectRun(runId));
+        return this.#changed(await this.#service.workflows.cancelReconnectRun(runId));
       },
-      'plan.reopen': async ({ runId }) => this.#changed(await this.#service.reopenReconnectRun(runId)),
+      'plan.reopen': async ({ runId }) => this.#changed(await this.#service.workflows.reopenReconnectRun(runId)),
       'connections.disconnect': async ({ connectionId }) => this.#changed(await this.#service.disconnectConnection(connectionId)),
-      'tracked.list': () => this.#service.trackedConnections(),
-      'tracked.add': async (input) => this.#changed(await this.#service.addTracked(input)),
+      'tracked.list': () => this.#service.workflows.trackedConnections(),
+      'tracked.add': async (input) => this.#changed(await this.#service.workflows.addTracked(input)),
       'tracked.remove': async ({ id }) => {
-        await this.#service.removeTracked(id);
+        await this.#service.workflows.removeTracked(id);
         return this.#changed({ removed: true });
       },
-      'tracked.preview': ({ csv }) => this.#service.previewTrackedImport(csv),
-      'tracked.import': async ({ csv, skipInvalid }) => this.#changed(await this.#service.importTracked(csv, { skipInvalid })),
-      'tracked.export': () => ({ fileName: `relink-tracked-connections-${this.#today()}.csv`, csv: this.#service.exportTrackedCsv({ bom: true }) }),
-      'tracked.confirm': async ({ id }) => this.#changed(await this.#service.confirmTrackedReconnected(id)),
-      'tracked.move': async ({ id, toStaffId }) => this.#changed(await this.#service.moveTracked(id, toStaffId)),
-      'audit.get': ({ staffId }) => this.#service.auditStaff(staffId),
-      'audit.setTarget': async ({ staffId, targetStaffId }) => this.#changed(await this.#service.setOffboardingTarget(staffId, targetStaffId)),
+      'tracked.preview': ({ csv }) => this.#service.workflows.previewTrackedImport(csv),
+      'tracked.import': async ({ csv, skipInvalid }) => this.#changed(await this.#service.workflows.importTracked(csv, { skipInvalid })),
+      'tracked.export': () => ({ fileName: `relink-tracked-connections-${this.#today()}.csv`, csv: this.#service.workflows.exportTrackedCsv({ bom: true }) }),
+      'tracked.confirm': async ({ id }) => this.#changed(await this.#service.workflows.confirmTrackedReconnected(id)),
+      'tracked.move': async ({ id, toStaffId }) => this.#changed(await this.#service.workflows.moveTracked(id, toStaffId)),
+      'audit.get': ({ staffId }) => this.#service.workflows.auditStaff(staffId),
+      'audit.setTarget': async ({ staffId, targetStaffId }) => this.#changed(await this.#service.workflows.setOffboardingTarget(staffId, targetStaffId)),
       'audit.move': ({ staffId, appId, tenantId }) => this.#startMove(staffId, appId, tenantId ?? null),
-      'audit.useReplacement': async ({ staffId, appId, replacementAppId }) => this.#changed(await this.#service.useReplacementApp(staffId, appId, replacementAppId)),
-      'audit.overrideApp': async ({ staffId, appId, newOwner, reason }) => this.#changed(await this.#service.overrideCreatedApp(staffId, appId, { newOwner, reason })),
-      'audit.withdrawAppMove': async ({ staffId, appId }) => this.#changed(await this.#service.withdrawAppResolution(staffId, appId)),
+      'audit.useReplacement': async ({ staffId, appId, replacementAppId }) => this.#changed(await this.#service.workflows.useReplacementApp(staffId, appId, replacementAppId)),
+      'audit.overrideApp': async ({ staffId, appId, newOwner, reason }) => this.#changed(await this.#service.workflows.overrideCreatedApp(staffId, appId, { newOwner, reason })),
+      'audit.withdrawAppMove': async ({ staffId, appId }) => this.#changed(await this.#service.workflows.withdrawAppResolution(staffId, appId)),
       'audit.csv': ({ staffId }) => {
-        const audit = this.#service.auditStaff(staffId);
+        const audit = this.#service.workflows.auditStaff(staffId);
         const who = (audit.staff.email || audit.staff.name).replace(/[^a-z0-9]+/gi, '-').toLowerCase();
-        return { fileName: `relink-offboarding-${who}-${this.#today()}.csv`, csv: this.#service.auditCsv(staffId, { bom: true }) };
+        return { fileName: `relink-offboarding-${who}-${this.#today()}.csv`, csv: this.#service.workflows.auditCsv(staffId, { bom: true }) };
       },
       'activity.exportCsv': async (range) => {
-        const out = await this.#service.exportActivity(range, { bom: true });
+        const out = await this.#service.workflows.exportActivity(range, { bom: true });
         // Named by what it holds (the first and last entry's day), not by the bounds asked for ("1970-…").
         const from = (out.first ?? range.from).slice(0, 10);
         const to = (out.last ?? range.to).slice(0, 10);

@@ -448,13 +448,13 @@ export async function passwordChanged(service: RelinkService, args: string[], io
   const staff = positionals[0];
   if (!staff) throw new UsageError('password-changed needs the staff member: relink password-changed jane@firm.example');
   if (values.withdraw) {
-    const after = await service.withdrawPasswordChange(staff);
+    const after = await service.workflows.withdrawPasswordChange(staff);
     print(io, values.json, after, () =>
       [`Withdrawn: the report that ${after.staff ? after.staff.name : staff} changed their Xero password. Relink judges their connections on what Xero says again.`, '', humanPlan(after)].join('\n'),
     );
     return EXIT.ok;
   }
-  const plan = await service.declarePasswordChanged(staff);
+  const plan = await service.workflows.declarePasswordChanged(staff);
   print(io, values.json, plan, () => {
     const who = plan.staff ? plan.staff.name : staff;
     return [
@@ -469,7 +469,7 @@ export async function passwordChanged(service: RelinkService, args: string[], io
 
 export function planReconnect(service: RelinkService, args: string[], io: Io): number {
   const { values } = parse(args, { staff: { type: 'string' }, json: { type: 'boolean', default: false } });
-  const plan = service.planReconnect(values.staff ? { staff: values.staff } : {});
+  const plan = service.workflows.planReconnect(values.staff ? { staff: values.staff } : {});
   print(io, values.json, plan, () => humanPlan(plan));
   return EXIT.ok;
 }
@@ -523,10 +523,10 @@ export function auditStaff(service: RelinkService, args: string[], io: Io): numb
   if (!staff) throw new UsageError('audit staff needs the staff member: relink audit staff jane@firm.example');
   if (values.json && values.csv) throw new UsageError('Choose one of --json and --csv.');
   if (values.csv) {
-    io.out(csvOut(service.auditCsv(staff, CLI_CSV)));
+    io.out(csvOut(service.workflows.auditCsv(staff, CLI_CSV)));
     return EXIT.ok;
   }
-  const audit = service.auditStaff(staff);
+  const audit = service.workflows.auditStaff(staff);
   print(io, values.json, audit, () => humanAudit(audit));
   return EXIT.ok;
 }
@@ -549,7 +549,7 @@ export async function trackedImport(service: RelinkService, args: string[], io: 
   if (!decoded.ok) {
     result = { fileError: decoded.reason, accepted: [], rejected: [], rows: 0, committed: false, imported: [], skipped: 0, message: `Nothing was imported. ${decoded.reason}` };
   } else {
-    result = await service.importTracked(decoded.text, { skipInvalid: values['skip-invalid'] });
+    result = await service.workflows.importTracked(decoded.text, { skipInvalid: values['skip-invalid'] });
   }
   if (values.json) {
     print(io, true, result, () => '');
@@ -565,7 +565,7 @@ export async function trackedImport(service: RelinkService, args: string[], io: 
 
 export function trackedExport(service: RelinkService, args: string[], io: Io): number {
   parse(args, {});
-  io.out(csvOut(service.exportTrackedCsv(CLI_CSV)));
+  io.out(csvOut(service.workflows.exportTrackedCsv(CLI_CSV)));
   return EXIT.ok;
 }
 
@@ -573,6 +573,6 @@ export async function exportActivity(service: RelinkService, args: string[], io:
   const { values } = parse(args, { from: { type: 'string' }, to: { type: 'string' }, csv: { type: 'boolean', default: false } });
   if (!values.from || !values.to) throw new UsageError('export activity needs --from and --to: relink export activity --from 2026-03-01 --to 2026-03-31 --csv');
   // CSV is the only format; --csv is accepted so scripts can say what they expect.
-  io.out(csvOut(await service.exportActivityCsv({ from: values.from, to: values.to }, CLI_CSV)));
+  io.out(csvOut(await service.workflows.exportActivityCsv({ from: values.from, to: values.to }, CLI_CSV)));
   return EXIT.ok;
 }

@@ -1,3 +1,6 @@
+// Over 500 lines for now: opening, connecting and the engine share this class's private state; the pure parts
+// (status-view.ts, consent-report.ts) and the workflows (service.workflows) are already outside it, and the
+// composition root with storage ports is the next cut.
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,21 +37,7 @@ import { RefreshJournal } from '../store/refresh-journal.js';
 import { applyListing, MetadataEngineStore } from './metadata-engine-store.js';
 import { statusView } from './status-view.js';
 import { consentReport } from './consent-report.js';
-import type { StaffMember } from '../../shared/domain.js';
-import type {
-  AuditReport,
-  OffboardingMoveResult,
-  PasswordChangePreview,
-  PlanStepResult,
-  ReconnectPlan,
-  ReconnectRunView,
-  TrackedImportPreview,
-  TrackedImportResult,
-  TrackedInput,
-  TrackedView,
-} from '../../shared/workflows.js';
-import type { CsvOptions } from '../workflows/csv.js';
-import { FirmWorkflows, type ActivityExportRange, type WorkflowConnectOptions } from '../workflows/workflow-service.js';
+import { FirmWorkflows } from '../workflows/workflow-service.js';
 
 /**
  * Relink's service: one object that owns the state and implements what the hosts (CLI, Electron, browser
@@ -811,7 +800,8 @@ export class RelinkService {
 
   #firmWorkflows: FirmWorkflows | null = null;
 
-  get #workflows(): FirmWorkflows {
+  /** The firm's workflows (password changes, reconnect plans, tracked apps, offboarding, reports), on this service's store and connect. */
+  get workflows(): FirmWorkflows {
     this.#firmWorkflows ??= new FirmWorkflows({
       store: this.store,
       activity: this.activity,
@@ -823,131 +813,6 @@ export class RelinkService {
       error: (code, message) => new ServiceError(code, message),
     });
     return this.#firmWorkflows;
-  }
-
-  /** What declaring a password change would do, before it is recorded (the window shows it to confirm). */
-  previewPasswordChange(staffRef: string): PasswordChangePreview {
-    return this.#workflows.previewPasswordChange(staffRef);
-  }
-
-  /** "Jane changed her Xero password": recorded and logged; returns the reconnect plan for her. */
-  declarePasswordChanged(staffRef: string): Promise<ReconnectPlan> {
-    return this.#workflows.declarePasswordChanged(staffRef);
-  }
-
-  /** Takes back a declared password change (logged); returns the plan as it is without it. */
-  withdrawPasswordChange(staffRef: string): Promise<ReconnectPlan> {
-    return this.#workflows.withdrawPasswordChange(staffRef);
-  }
-
-  /** The consents that bring back every broken connection (or one staff member's), and the tracked checklist. */
-  planReconnect(filter: { staff?: string } = {}): ReconnectPlan {
-    return this.#workflows.planReconnect(filter);
-  }
-
-  /** Persists the plan as a run to work through (or returns the unfinished run for the same scope). */
-  startReconnectRun(filter: { staff?: string } = {}): Promise<ReconnectRunView> {
-    return this.#workflows.startReconnectRun(filter);
-  }
-
-  reconnectRuns(): ReconnectRunView[] {
-    return this.#workflows.reconnectRuns();
-  }
-
-  reconnectRun(runId: string): ReconnectRunView {
-    return this.#workflows.reconnectRun(runId);
-  }
-
-  /** One consent of a run (the next queued one, or `itemId`), opened with `opener`, then verified and recorded. */
-  runNextPlanItem(runId: string, opener: WorkflowConnectOptions, opts: { itemId?: string } = {}): Promise<PlanStepResult> {
-    return this.#workflows.runNextPlanItem(runId, opener, opts);
-  }
-
-  skipPlanItem(runId: string, itemId: string, reason?: string): Promise<ReconnectRunView> {
-    return this.#workflows.skipPlanItem(runId, itemId, reason);
-  }
-
-  pauseReconnectRun(runId: string): Promise<ReconnectRunView> {
-    return this.#workflows.pauseReconnectRun(runId);
-  }
-
-  resumeReconnectRun(runId: string): Promise<ReconnectRunView> {
-    return this.#workflows.resumeReconnectRun(runId);
-  }
-
-  cancelReconnectRun(runId: string): Promise<ReconnectRunView> {
-    return this.#workflows.cancelReconnectRun(runId);
-  }
-
-  /** Undoes "Stop this plan". */
-  reopenReconnectRun(runId: string): Promise<ReconnectRunView> {
-    return this.#workflows.reopenReconnectRun(runId);
-  }
-
-  trackedConnections(): TrackedView[] {
-    return this.#workflows.trackedConnections();
-  }
-
-  addTracked(input: TrackedInput): Promise<TrackedView> {
-    return this.#workflows.addTracked(input);
-  }
-
-  removeTracked(id: string): Promise<void> {
-    return this.#workflows.removeTracked(id);
-  }
-
-  /** Checks every row of a CSV file and says which would be imported and which not, and why; writes nothing. */
-  previewTrackedImport(csv: string): TrackedImportPreview {
-    return this.#workflows.previewTrackedImport(csv);
-  }
-
-  /** All rows or none, unless `skipInvalid` (then the valid rows, and the others reported as skipped). */
-  importTracked(csv: string, opts: { skipInvalid?: boolean } = {}): Promise<TrackedImportResult> {
-    return this.#workflows.importTracked(csv, opts);
-  }
-
-  exportTrackedCsv(opts: CsvOptions = {}): string {
-    return this.#workflows.exportTrackedCsv(opts);
-  }
-
-  confirmTrackedReconnected(id: string): Promise<TrackedView> {
-    return this.#workflows.confirmTrackedReconnected(id);
-  }
-
-  moveTracked(id: string, toStaffRef: string): Promise<TrackedView> {
-    return this.#workflows.moveTracked(id, toStaffRef);
-  }
-
-  auditStaff(staffRef: string): AuditReport {
-    return this.#workflows.auditStaff(staffRef);
-  }
-
-  /** Marks a staff member leaving, removed, or active again (leaving flags what they authorised). */
-  setStaffStatus(staffRef: string, status: StaffMember['status']): Promise<StaffMember> {
-    return this.#workflows.setStaffStatus(staffRef, status);
-  }
-
-  setOffboardingTarget(staffRef: string, targetRef: string): Promise<AuditReport> {
-    return this.#workflows.setOffboardingTarget(staffRef, targetRef);
-  }
-
-  /** Reconnects one app's connections (one organisation, without multi-org consent) as the chosen advisor. */
-  runOffboardingMove(staffRef: string, step: { appId: string; tenantId?: string }, opener: WorkflowConnectOptions): Promise<OffboardingMoveResult> {
-    return this.#workflows.runOffboardingMove(staffRef, step, opener);
-  }
-
-  /** Names the replacement for an app the leaver created (counted as moved once its organisations are reached through it). */
-  useReplacementApp(staffRef: string, appRef: string, replacementRef: string): Promise<AuditReport> {
-    return this.#workflows.useReplacementApp(staffRef, appRef, replacementRef);
-  }
-
-  /** The advisor's statement that Xero transferred the app: an override, shown as one. */
-  overrideCreatedApp(staffRef: string, appRef: string, opts: { newOwner: string; reason: string }): Promise<AuditReport> {
-    return this.#workflows.overrideCreatedApp(staffRef, appRef, opts);
-  }
-
-  withdrawAppResolution(staffRef: string, appRef: string): Promise<AuditReport> {
-    return this.#workflows.withdrawAppResolution(staffRef, appRef);
   }
 
   /**
@@ -1007,24 +872,6 @@ export class RelinkService {
     return { appId: app.id, tenantId: c.tenantId, organisation, removed: res.removed };
   }
 
-  auditCsv(staffRef: string, opts: CsvOptions = {}): string {
-    return this.#workflows.auditCsv(staffRef, opts);
-  }
-
-  /** A complete printable HTML document of the audit (for printToPDF). */
-  auditHtml(staffRef: string): string {
-    return this.#workflows.auditHtml(staffRef);
-  }
-
-  /** The activity log as CSV: dates are whole UTC days, both inclusive; full timestamps: from inclusive, to exclusive. */
-  exportActivityCsv(range: ActivityExportRange, opts: CsvOptions = {}): Promise<string> {
-    return this.#workflows.exportActivityCsv(range, opts);
-  }
-
-  /** The export with its entry count and first and last times (the window names the file by them). */
-  exportActivity(range: ActivityExportRange, opts: CsvOptions = {}): ReturnType<FirmWorkflows['exportActivity']> {
-    return this.#workflows.exportActivity(range, opts);
-  }
 }
 
 /** The operating system's name for the user running Relink (a fixed word when the system cannot say). */

@@ -81,7 +81,7 @@ test(`a password change across 3 apps and 12 organisations: the incident → the
       { name: RECEIPTS, multiOrgConsent: false, consents: receiptsOrgs.map((o) => ({ who: jane, tenantIds: [t(o)] })) },
     ],
     async (service) => {
-      await service.addTracked({ organisation: 'Kowhai Landscaping', app: 'Gusto', authorisedBy: jane.email, reconnectUrl: 'https://app.gusto.example/settings/xero' });
+      await service.workflows.addTracked({ organisation: 'Kowhai Landscaping', app: 'Gusto', authorisedBy: jane.email, reconnectUrl: 'https://app.gusto.example/settings/xero' });
     },
   );
   const clientId = (name: string) => apps.find((a) => a.name === name)!.clientId;

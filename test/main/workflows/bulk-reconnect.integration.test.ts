@@ -38,8 +38,8 @@ describe('bulk reconnect (sandbox + real keychain)', () => {
       const reporting = await h.addApp(service, reportingApp, { name: 'Reporting', multiOrgConsent: false });
       await h.connect(service, sync, firm.userId, firm.tenantIds);
       for (const app of [payroll, reporting]) for (const t of firm.tenantIds) await h.connect(service, app, firm.userId, [t]);
-      const gusto = await service.addTracked({ organisation: firm.orgNames[0]!, app: 'Gusto', authorisedBy: firm.email, reconnectUrl: 'https://app.gusto.example/xero' });
-      expect(service.planReconnect().consents).toEqual([]);
+      const gusto = await service.workflows.addTracked({ organisation: firm.orgNames[0]!, app: 'Gusto', authorisedBy: firm.email, reconnectUrl: 'https://app.gusto.example/xero' });
+      expect(service.workflows.planReconnect().consents).toEqual([]);
 
       await sb.control('POST', `/sandbox/users/${firm.userId}/password`);
       // Reporting was also removed in every organisation (so each of its organisations really needs its own
@@ -50,7 +50,7 @@ describe('bulk reconnect (sandbox + real keychain)', () => {
 
       // One consent per organisation for the two apps without multi-organisation consent (a refused sign-in may
       // have taken its connections with it), and the plan says it may take as few as 3 if Xero kept them.
-      const plan = reconnectPlanSchema.parse(service.planReconnect({ staff: firm.email }));
+      const plan = reconnectPlanSchema.parse(service.workflows.planReconnect({ staff: firm.email }));
       expect(plan.totals).toEqual({ consents: 9, fewestConsents: 3, organisations: 4, connections: 12, apps: 3, staff: 1, tracked: 1 });
       expect(plan.consents.filter((c) => c.appId === sync.id)).toEqual([expect.objectContaining({ orgIds: expect.arrayContaining(firm.tenantIds) })]);
       expect(plan.consents.filter((c) => c.appId === payroll.id)).toHaveLength(4);
@@ -59,10 +59,10 @@ describe('bulk reconnect (sandbox + real keychain)', () => {
       expect(plan.triggers).toEqual([expect.objectContaining({ kind: 'detected', staffId: firm.userId })]);
       expect(plan.tracked).toEqual([expect.objectContaining({ id: gusto.id, state: 'needs-reconnect', reconnectUrl: 'https://app.gusto.example/xero' })]);
 
-      let run = reconnectRunViewSchema.parse(await service.startReconnectRun({ staff: firm.userId }));
+      let run = reconnectRunViewSchema.parse(await service.workflows.startReconnectRun({ staff: firm.userId }));
       expect(run.progress).toEqual({ total: 9, done: 0, remaining: 9, failed: 0, skipped: 0 });
       // Starting again returns the same unfinished run rather than a second one.
-      expect((await service.startReconnectRun({ staff: firm.email })).id).toBe(run.id);
+      expect((await service.workflows.startReconnectRun({ staff: firm.email })).id).toBe(run.id);
 
       const steps: string[] = [];
       const step = async () => {
@@ -80,15 +80,15 @@ describe('bulk reconnect (sandbox + real keychain)', () => {
       expect(run.items.filter((i) => i.appId === payroll.id).map((i) => i.state)).toEqual(['done', 'done', 'done', 'done']);
       await step(); // Practice Sync: one consent for all four organisations
       await step(); // Reporting, first organisation (Xero had removed these: each needs its own)
-      await service.pauseReconnectRun(run.id);
+      await service.workflows.pauseReconnectRun(run.id);
 
       // Relink restarts: the run is where it was, still paused.
       await service.close();
       service = await h.open();
-      run = service.reconnectRun(run.id);
+      run = service.workflows.reconnectRun(run.id);
       expect(run).toMatchObject({ state: 'paused', nextItemId: null, progress: { done: 6, remaining: 3 } });
-      await expect(service.runNextPlanItem(run.id, headless)).rejects.toThrow(/paused: resume it/);
-      run = await service.resumeReconnectRun(run.id);
+      await expect(service.workflows.runNextPlanItem(run.id, headless)).rejects.toThrow(/paused: resume it/);
+      run = await service.workflows.resumeReconnectRun(run.id);
       while (run.nextItemId) await step();
 
       expect(steps).toHaveLength(6); // 1 Payroll + 1 Practice Sync + 4 Reporting
@@ -103,20 +103,20 @@ describe('bulk reconnect (sandbox + real keychain)', () => {
       }
       expect(st.grants.every((g) => g.health === 'healthy')).toBe(true);
       expect(st.incidents.filter((i) => i.cause === 'password-changed')).toEqual([]);
-      expect(service.planReconnect().consents).toEqual([]);
+      expect(service.workflows.planReconnect().consents).toEqual([]);
       const summary = await service.check();
       expect(summary).toMatchObject({ grants: 3, refreshed: 3, revoked: 0 });
 
       // The third-party checklist: still to do in Gusto itself, until the advisor ticks it off.
       expect(run.tracked).toEqual([expect.objectContaining({ id: gusto.id, state: 'needs-reconnect' })]);
-      await service.confirmTrackedReconnected(gusto.id);
-      expect(service.reconnectRun(run.id).tracked).toEqual([expect.objectContaining({ id: gusto.id, state: 'reconnected' })]);
+      await service.workflows.confirmTrackedReconnected(gusto.id);
+      expect(service.workflows.reconnectRun(run.id).tracked).toEqual([expect.objectContaining({ id: gusto.id, state: 'reconnected' })]);
 
       // The activity log says what happened, and exports as CSV.
       const actions = (await service.activity.read()).map((e) => e.action);
       expect(actions).toEqual(expect.arrayContaining(['reconnect-plan-started', 'reconnect-plan-step', 'reconnect-plan-paused', 'reconnect-plan-resumed', 'reconnect-plan-complete', 'tracked-reconnected']));
       const today = new Date().toISOString().slice(0, 10);
-      const csv = parse(await service.exportActivityCsv({ from: today, to: today })) as string[][];
+      const csv = parse(await service.workflows.exportActivityCsv({ from: today, to: today })) as string[][];
       expect(csv[0]).toEqual([...ACTIVITY_CSV_COLUMNS]);
       const col = (name: (typeof ACTIVITY_CSV_COLUMNS)[number]) => ACTIVITY_CSV_COLUMNS.indexOf(name);
       // The action in words, as the window says it.
@@ -141,7 +141,7 @@ describe('bulk reconnect (sandbox + real keychain)', () => {
     await sb.control('DELETE', `/sandbox/orgs/${a}/apps/${sbApp.clientId}`);
     await service.check();
 
-    const run = await service.startReconnectRun();
+    const run = await service.workflows.startReconnectRun();
     expect(run.items).toEqual([expect.objectContaining({ appId: app.id, staffId: firm.userId, remainingOrgIds: expect.arrayContaining([a, b, c]) })]);
     const partial = await runStep(sb, service, run.id, { tenantIds: [b, c] });
     expect(partial.outcome).toBe('partial');
@@ -163,7 +163,7 @@ describe('bulk reconnect (sandbox + real keychain)', () => {
     // replaced by the new connection Xero made, stays in the engine's history marked missing: it is not planned.)
     const after = service.status().connections;
     for (const t of firm.tenantIds) expect(after.some((x) => x.orgId === t && x.health === 'healthy')).toBe(true);
-    expect(service.planReconnect().consents).toEqual([]);
+    expect(service.workflows.planReconnect().consents).toEqual([]);
   }, 60_000);
 
   it.skipIf(!HAS_SECRET_SERVICE)(`a consent approved by someone else is not counted: the step fails with the warning, and succeeds when run again as the right person${NO_KEYCHAIN}`, async () => {
@@ -177,7 +177,7 @@ describe('bulk reconnect (sandbox + real keychain)', () => {
     await sb.control('POST', `/sandbox/users/${firm.userId}/password`);
     await service.check();
 
-    const run = await service.startReconnectRun({ staff: firm.email });
+    const run = await service.workflows.startReconnectRun({ staff: firm.email });
     const wrong = await runStep(sb, service, run.id, { userId: benId });
     expect(wrong.outcome).toBe('wrong-person');
     expect(wrong.report?.warning).toMatch(/approved by Ben Bookkeeper \(ben@firm\.example\)/);
@@ -201,20 +201,20 @@ describe('bulk reconnect (sandbox + real keychain)', () => {
     await h.connect(service, app, firm.userId, firm.tenantIds);
     await sb.control('POST', `/sandbox/users/${firm.userId}/password`);
 
-    const plan = await service.declarePasswordChanged(firm.email);
+    const plan = await service.workflows.declarePasswordChanged(firm.email);
     expect(plan.consents).toEqual([expect.objectContaining({ appId: app.id, staffId: firm.userId })]);
     expect(plan.triggers).toEqual([expect.objectContaining({ kind: 'declared' })]);
     expect(service.status().connections.every((c) => c.health === 'healthy')).toBe(true); // Relink has not tried yet
     expect((await service.activity.read()).map((e) => e.action)).toContain('password-change-declared');
 
-    const run = await service.startReconnectRun({ staff: firm.email });
+    const run = await service.workflows.startReconnectRun({ staff: firm.email });
     await sb.control('POST', '/sandbox/consents', { clientId: app.clientId, userId: firm.userId, tenantIds: firm.tenantIds, decision: 'deny' });
-    const declined = await service.runNextPlanItem(run.id, headless);
+    const declined = await service.workflows.runNextPlanItem(run.id, headless);
     expect(declined.outcome).toBe('failed');
     expect(declined.message).toMatch(/declined in Xero, so nothing changed\. Run this step again when ready, or skip it\./);
 
     const retried = await runStep(sb, service, run.id, { itemId: run.items[0]!.id, tenantIds: firm.tenantIds });
     expect(retried.outcome).toBe('done');
-    expect(service.planReconnect({ staff: firm.email }).consents).toEqual([]);
+    expect(service.workflows.planReconnect({ staff: firm.email }).consents).toEqual([]);
   }, 60_000);
 });

@@ -51,11 +51,11 @@ describe('offboarding audit (sandbox + real keychain)', () => {
       // Ben and Cara are known to Relink once they have connected something.
       await h.connect(service, payroll, benId, [firm.tenantIds[1]!]);
       await h.connect(service, payroll, caraId, [firm.tenantIds[2]!]);
-      const gusto = await service.addTracked({ organisation: firm.orgNames[0]!, app: 'Gusto', authorisedBy: tom.email, reconnectUrl: 'https://app.gusto.example/xero' });
-      const dext = await service.addTracked({ organisation: firm.tenantIds[1]!, app: 'Dext', authorisedBy: tom.id });
+      const gusto = await service.workflows.addTracked({ organisation: firm.orgNames[0]!, app: 'Gusto', authorisedBy: tom.email, reconnectUrl: 'https://app.gusto.example/xero' });
+      const dext = await service.workflows.addTracked({ organisation: firm.tenantIds[1]!, app: 'Dext', authorisedBy: tom.id });
 
-      await service.setStaffStatus(tom.email, 'leaving');
-      let audit = auditReportSchema.parse(service.auditStaff(tom.email));
+      await service.workflows.setStaffStatus(tom.email, 'leaving');
+      let audit = auditReportSchema.parse(service.workflows.auditStaff(tom.email));
       expect(audit).toMatchObject({ firmName: 'Harbour & Finch', staff: { id: tom.id, name: 'Tom Walsh', status: 'leaving' }, target: null, verdict: 'not-safe' });
       expect(audit.grants.map((g) => [g.appName, g.organisations])).toEqual([
         ['Payroll Bridge', 1],
@@ -71,13 +71,13 @@ describe('offboarding audit (sandbox + real keychain)', () => {
       expect(audit.progress).toEqual({ total: 7, moved: 0, overridden: 0, remaining: 7 });
       expect(audit.reasons).toHaveLength(7);
 
-      await expect(service.runOffboardingMove(tom.email, { appId: sync.id }, headless)).rejects.toThrow(/Choose who takes over from Tom Walsh first/);
-      audit = await service.setOffboardingTarget(tom.email, 'ben@firm.example');
+      await expect(service.workflows.runOffboardingMove(tom.email, { appId: sync.id }, headless)).rejects.toThrow(/Choose who takes over from Tom Walsh first/);
+      audit = await service.workflows.setOffboardingTarget(tom.email, 'ben@firm.example');
       expect(audit.target).toMatchObject({ id: benId, name: 'Ben Adviser' });
 
       // Cara approves instead of Ben: warned, not counted.
       await arrange(sb, sync, caraId, firm.tenantIds);
-      const wrong = offboardingMoveResultSchema.parse(await service.runOffboardingMove(tom.email, { appId: sync.id }, headless));
+      const wrong = offboardingMoveResultSchema.parse(await service.workflows.runOffboardingMove(tom.email, { appId: sync.id }, headless));
       expect(wrong.outcome).toBe('wrong-person');
       expect(wrong.message).toMatch(/approved in Xero by Cara Clerk \(cara@firm\.example\), not by Ben Adviser, so it was not counted as moved/);
       expect(wrong.audit.connections.filter((c) => c.appId === sync.id).every((c) => c.state === 'depends' && /Reached through Cara Clerk's approval, not Ben Adviser's/.test(c.note ?? ''))).toBe(true);
@@ -86,14 +86,14 @@ describe('offboarding audit (sandbox + real keychain)', () => {
 
       // Ben approves Practice Sync but ticks only two organisations: those two move, the third stays with its reason.
       await arrange(sb, sync, benId, firm.tenantIds.slice(0, 2));
-      const partial = await service.runOffboardingMove(tom.email, { appId: sync.id }, headless);
+      const partial = await service.workflows.runOffboardingMove(tom.email, { appId: sync.id }, headless);
       expect(partial.outcome).toBe('partial');
       expect(partial.message).toContain(`Still missing, so still depending on Tom Walsh: ${firm.orgNames[2]} (Not connected by this approval`);
       expect(partial.audit.connections.filter((c) => c.appId === sync.id).map((c) => c.state).sort()).toEqual(['depends', 'moved', 'moved']);
 
       // Then all three: one more consent.
       await arrange(sb, sync, benId, firm.tenantIds);
-      const moved = await service.runOffboardingMove(tom.email, { appId: sync.id }, headless);
+      const moved = await service.workflows.runOffboardingMove(tom.email, { appId: sync.id }, headless);
       expect(moved.outcome, moved.message).toBe('moved');
       expect(moved.report?.staff.id).toBe(benId);
       const movedSync = moved.audit.connections.filter((c) => c.appId === sync.id);
@@ -102,9 +102,9 @@ describe('offboarding audit (sandbox + real keychain)', () => {
 
       // Payroll (one organisation per consent) for Tom's one organisation.
       await arrange(sb, payroll, benId, [firm.tenantIds[0]!]);
-      const movedPayroll = await service.runOffboardingMove(tom.email, { appId: payroll.id, tenantId: firm.tenantIds[0]! }, headless);
+      const movedPayroll = await service.workflows.runOffboardingMove(tom.email, { appId: payroll.id, tenantId: firm.tenantIds[0]! }, headless);
       expect(movedPayroll.outcome, movedPayroll.message).toBe('moved');
-      expect(await service.runOffboardingMove(tom.email, { appId: payroll.id }, headless)).toMatchObject({ outcome: 'nothing-to-do' });
+      expect(await service.workflows.runOffboardingMove(tom.email, { appId: payroll.id }, headless)).toMatchObject({ outcome: 'nothing-to-do' });
 
       // The app Tom created: a replacement under Ben's login. Chosen before anything is connected through it, it is
       // not yet a move (a click is not a verification); once Ben has connected it for every organisation Payroll
@@ -114,20 +114,20 @@ describe('offboarding audit (sandbox + real keychain)', () => {
         multiOrgConsent: true,
         createdBy: 'ben@firm.example',
       });
-      audit = await service.useReplacementApp(tom.id, payroll.id, replacement.id);
+      audit = await service.workflows.useReplacementApp(tom.id, payroll.id, replacement.id);
       expect(audit.appsCreated[0]).toMatchObject({ state: 'depends', replacement: { appId: replacement.id } });
       expect(audit.appsCreated[0]!.replacement!.organisations.map((o) => o.reached)).toEqual([false, false, false]);
       expect(audit.verdict).toBe('not-safe');
       await h.connect(service, replacement, benId, firm.tenantIds);
-      audit = service.auditStaff(tom.id);
+      audit = service.workflows.auditStaff(tom.id);
       expect(audit.appsCreated[0]).toMatchObject({ state: 'moved', override: null, replacement: { appId: replacement.id } });
       // Nothing about the app was rewritten: Relink's record still names Tom as Payroll Bridge's creator.
       expect(service.apps().find((a) => a.id === payroll.id)?.createdBy).toBe(tom.email);
-      await service.moveTracked(gusto.id, benId);
-      expect(service.auditStaff(tom.id).verdict).toBe('not-safe');
-      await service.moveTracked(dext.id, 'ben@firm.example');
+      await service.workflows.moveTracked(gusto.id, benId);
+      expect(service.workflows.auditStaff(tom.id).verdict).toBe('not-safe');
+      await service.workflows.moveTracked(dext.id, 'ben@firm.example');
 
-      audit = auditReportSchema.parse(service.auditStaff(tom.email));
+      audit = auditReportSchema.parse(service.workflows.auditStaff(tom.email));
       expect(audit.verdict).toBe('safe-to-remove');
       expect(audit.reasons).toEqual([]);
       expect(audit.progress).toEqual({ total: 7, moved: 7, overridden: 0, remaining: 0 });
@@ -137,7 +137,7 @@ describe('offboarding audit (sandbox + real keychain)', () => {
       expect(service.status().connections.filter((c) => c.staffId === benId).every((c) => c.health === 'healthy')).toBe(true);
 
       // Reports: the CSV and the printable page list every dependency, who moved it and when.
-      const rows = parse(service.auditCsv(tom.email)) as string[][];
+      const rows = parse(service.workflows.auditCsv(tom.email)) as string[][];
       expect(rows[0]).toEqual([...AUDIT_CSV_COLUMNS]);
       expect(rows.slice(1).map((r) => [r[5], r[6], r[9]])).toEqual([
         ['connection', 'Payroll Bridge', 'moved'],
@@ -147,7 +147,7 @@ describe('offboarding audit (sandbox + real keychain)', () => {
         ['tracked', 'Dext', 'moved'],
       ]);
       expect(rows.slice(1).every((r) => r[0] === 'Harbour & Finch' && r[2] === 'Tom Walsh' && r[4] === 'safe-to-remove' && r[10] === 'Ben Adviser <ben@firm.example>' && r[12])).toBe(true);
-      const html = service.auditHtml(tom.email);
+      const html = service.workflows.auditHtml(tom.email);
       expect(html).toContain('Verdict: Safe to remove');
       for (const name of [...firm.orgNames, 'Practice Sync', 'Payroll Bridge', 'Gusto', 'Dext', 'Harbour &amp; Finch', 'Tom Walsh']) expect(html).toContain(name);
 

@@ -26,12 +26,12 @@ export async function runStep(
   runId: string,
   opts: { userId?: string; tenantIds?: string[]; itemId?: string } = {},
 ): Promise<PlanStepResult> {
-  const run = service.reconnectRun(runId);
+  const run = service.workflows.reconnectRun(runId);
   const item = run.items.find((i) => i.id === (opts.itemId ?? run.nextItemId));
   if (!item) throw new Error(`nothing to run in ${runId}`);
   const app = service.apps().find((a) => a.id === item.appId)!;
   await arrange(sb, app, opts.userId ?? item.staffId, opts.tenantIds ?? item.remainingOrgIds);
-  return service.runNextPlanItem(runId, headless, opts.itemId ? { itemId: opts.itemId } : {});
+  return service.workflows.runNextPlanItem(runId, headless, opts.itemId ? { itemId: opts.itemId } : {});
 }
 
 /** Deletes every grant's keychain entry the profile holds (the harness only knows those it connected itself). */
