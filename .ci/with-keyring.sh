@@ -118,6 +118,35 @@ timeout 10 secret-tool clear "${canary_attrs[@]}" ||
 if timeout 10 secret-tool lookup "${canary_attrs[@]}" >/dev/null 2>&1; then
   die "Secret Service canary: the secret was still there after 'secret-tool clear'"
 fi
+# gnome-keyring 42.1 aborts when a client goes away in the middle of opening a Secret Service session (a test
+# process killed, or ended, at that instant). D-Bus then starts a fresh daemon for the next caller, and a fresh
+# daemon opens the login keyring LOCKED: every keychain test after it would fail for a reason not its own. The
+# watchdog notices a daemon it did not start and replaces it with one unlocked with the throwaway password
+# (`--replace --unlock`), and says so in the log. Tests that lock or kill a keyring on purpose use private ones
+# (test/support/keyring-control.ts), which this does not watch.
+secrets_owner_pid() {
+  dbus-send --session --print-reply=literal --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+    org.freedesktop.DBus.GetConnectionUnixProcessID string:org.freedesktop.secrets 2>/dev/null | awk '{print $2}'
+}
+keyring_watchdog() {
+  local ours="$daemon_pid" owner
+  # A daemon it put in place ends with it (cleanup ends the first one).
+  trap '[[ "$ours" == "$daemon_pid" ]] || kill "$ours" 2>/dev/null; exit 0' TERM
+  while sleep 0.5; do
+    owner="$(secrets_owner_pid)"
+    [[ -z "$owner" || "$owner" == "$ours" ]] && continue
+    echo "with-keyring: gnome-keyring-daemon was restarted by D-Bus (now pid $owner, locked); replacing it with an unlocked one" >&2
+    printf '%s' "$keyring_password" | gnome-keyring-daemon --replace --foreground --unlock --components=secrets >/dev/null 2>&1 &
+    ours=$!
+    for _ in $(seq 50); do
+      [[ "$(secrets_owner_pid)" == "$ours" ]] && break
+      sleep 0.1
+    done
+  done
+}
+keyring_watchdog &
+watchdog_pid=$!
+
 echo "with-keyring: Secret Service ready (gnome-keyring $(gnome-keyring-daemon --version | sed -n 's/^gnome-keyring-daemon: //p'), XDG folders under $keyring_root)" >&2
 
 # --- 5. Run the command ----------------------------------------------------------------------------------------
