@@ -1,3 +1,5 @@
+// Over 500 lines: the workflow half of the API contract — one zod schema per payload, kept together so the
+// dispatcher, the hosts and the renderer check the same shapes.
 import { z } from 'zod';
 import { connectReportSchema } from './connect-report.js';
 import { CAUSES, HEALTH_STATES, STAFF_STATUSES } from './domain.js';

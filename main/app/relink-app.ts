@@ -1,3 +1,5 @@
+// Over 500 lines: one class behind both windows (Electron and browser mode) — its profile, demo, operations and
+// pushes share the open service and the operation table; the channel handlers are a table at its end.
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';

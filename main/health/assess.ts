@@ -1,3 +1,5 @@
+// Over 500 lines: one pure assessment whose rules read each other's findings (a person's refused grants, then
+// their organisations, then outages); splitting it into rule modules with explicit inputs is issue 11's next cut.
 import {
   REFRESH_TOKEN_LIFETIME_DAYS,
   TERMINAL_FAILURES,

@@ -1,3 +1,5 @@
+// Over 500 lines: the one openid-client wrapper — discovery, endpoint pinning, the observing fetch and the token
+// calls share its per-issuer state and the rule that no outcome ever carries a token.
 import { estimateSkewMs } from '../core/http-date.js';
 import { errorCodes, neverSent } from '../core/network-errors.js';
 import * as oidc from 'openid-client';

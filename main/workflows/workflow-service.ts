@@ -1,3 +1,5 @@
+// Over 500 lines: the firm's workflows (password changes, plan runs, tracked apps, offboarding, reports) over
+// one store and one connect; each is a short method over pure cores in this folder.
 import { randomUUID } from 'node:crypto';
 import type { ConnectReport, StatusSnapshot } from '../../shared/api.js';
 import type { ActivityEntry, App, StaffMember } from '../../shared/domain.js';

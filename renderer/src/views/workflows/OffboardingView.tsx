@@ -1,3 +1,5 @@
+// Over 500 lines: the offboarding audit screen and its sections (verdict, sign-ins, apps created, third-party
+// apps), which share the audit being shown and its reload.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ApiResult, Operation } from '../../../../shared/api.js';
 import type { AuditReport } from '../../../../shared/workflows.js';

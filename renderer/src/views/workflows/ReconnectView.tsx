@@ -1,3 +1,4 @@
+// Over 500 lines: the reconnect plan and its run, one screen whose plan, queue and step state are shared.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Operation } from '../../../../shared/api.js';
 import type { PlanConsent, PlanItemView, PlanTrigger, ReconnectPlan, ReconnectRunView } from '../../../../shared/workflows.js';
