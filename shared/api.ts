@@ -112,6 +112,61 @@ export const statusSnapshotSchema = z
   .strict();
 export type StatusSnapshot = z.infer<typeof statusSnapshotSchema>;
 
+/**
+ * The status as a window keeps it: a snapshot and the version main gave it. Versions rise by one with every
+ * change main pushes; `status.get` answers the current one (and pushes its change to every window first).
+ */
+export const versionedStatusSchema = statusSnapshotSchema.extend({ version: z.number().int().min(0) }).strict();
+export type VersionedStatus = z.infer<typeof versionedStatusSchema>;
+
+/**
+ * One collection of the status, changed, each part present only when not empty: entries added (whole, in the
+ * snapshot's order; one with a known id replaces it whole), entries changed (their id and the fields that
+ * changed), entries changed alike (the same fields to the same values: a refreshed sign-in's connections all
+ * get its new `since`), the ids of entries gone, and the ids in their new order only when removing, changing in
+ * place and appending the new ones at the end would not give it.
+ */
+function collectionDeltaSchema<S extends z.ZodRawShape & { id: z.ZodString }>(entry: z.ZodObject<S, z.core.$strict>) {
+  // (S has an id, so the mask's second half is empty; TypeScript cannot see that for a generic S.)
+  const fields = entry.omit({ id: true } as { id: true } & Record<Exclude<'id', keyof S>, never>).partial();
+  return z
+    .object({
+      upsert: z.array(entry).optional(),
+      patch: z.array(entry.partial().extend({ id: z.string() }).strict()).optional(),
+      patchAlike: z.array(z.object({ ids: z.array(z.string()).min(2), set: fields }).strict()).optional(),
+      remove: z.array(z.string()).optional(),
+      order: z.array(z.string()).optional(),
+    })
+    .strict();
+}
+const statusShape = statusSnapshotSchema.shape;
+
+/**
+ * What changed in the status since version `baseVersion`, making it version `version` (always base + 1). A
+ * window that holds another version missed one and asks for the whole picture (`status.get`) instead. Only the
+ * parts that changed are present; `generatedAt` always is (the time of the newer picture).
+ */
+export const statusDeltaSchema = z
+  .object({
+    version: z.number().int().min(1),
+    baseVersion: z.number().int().min(0),
+    generatedAt: iso,
+    keychain: statusShape.keychain.optional(),
+    apps: collectionDeltaSchema(statusShape.apps.element).optional(),
+    staff: collectionDeltaSchema(statusShape.staff.element).optional(),
+    grants: collectionDeltaSchema(statusShape.grants.element).optional(),
+    connections: collectionDeltaSchema(statusShape.connections.element).optional(),
+    incidents: collectionDeltaSchema(statusShape.incidents.element).optional(),
+    settings: statusShape.settings.optional(),
+    clockSkewMs: statusShape.clockSkewMs.optional(),
+  })
+  .strict();
+export type StatusDelta = z.infer<typeof statusDeltaSchema>;
+/** The status's collections a delta names entries of, by id. */
+export const STATUS_COLLECTIONS = ['apps', 'staff', 'grants', 'connections', 'incidents'] as const;
+/** The status's other fields a delta carries when they changed (`generatedAt` it always carries). */
+export const STATUS_FIELDS = ['keychain', 'settings', 'clockSkewMs'] as const;
+
 export const addAppInputSchema = z
   .object({
     name: z.string().trim().min(1, 'Give the app a name.').max(200),
@@ -252,7 +307,10 @@ export const settingsPatchSchema = settingsSchema.extend({ advisorName: z.string
  */
 export const API_REQUESTS = {
   'session.get': { args: empty, result: sessionSchema },
-  'status.get': { args: empty, result: statusSnapshotSchema },
+  /** The whole status and its version (first load, and a window that missed a delta). */
+  'status.get': { args: empty, result: versionedStatusSchema },
+  /** Pushes whatever changed now (as a `statusDelta`) and answers the version every window should then hold. */
+  'status.sync': { args: empty, result: z.object({ version: z.number().int().min(0) }).strict() },
   'apps.add': {
     args: z.object({ app: addAppInputSchema, clientSecret: z.string().min(1).max(1000).nullable() }).strict(),
     /** The app, and what adding it verified with Xero versus what only the first sign-in can show. */
@@ -390,8 +448,13 @@ export type RequestResult<C extends RequestChannel> = z.output<(typeof API_REQUE
 
 /** Every event main pushes to the window. */
 export const API_EVENTS = {
-  /** The whole picture, pushed after changes (at most about once a second). */
-  status: statusSnapshotSchema,
+  /**
+   * The whole picture with its version: pushed only when a change touches most of it (another profile opened,
+   * the demo started); otherwise changes arrive as `statusDelta`.
+   */
+  status: versionedStatusSchema,
+  /** What changed in the status, pushed after changes (at most about once a second); never sent when nothing did. */
+  statusDelta: statusDeltaSchema,
   operation: operationSchema,
   incident: incidentEventSchema,
   session: sessionSchema,

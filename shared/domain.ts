@@ -50,12 +50,16 @@ export type StaffStatus = (typeof STAFF_STATUSES)[number];
 
 const isoDate = z.iso.datetime({ offset: true });
 
+/** The accounting platforms Relink connects to; each has its own folder under main/providers/. */
+export const PROVIDER_IDS = ['xero'] as const;
+export type ProviderId = (typeof PROVIDER_IDS)[number];
+
 /** An OAuth client the firm controls. Its secret, if any, lives only in the keychain. */
 export const appSchema = z
   .object({
     id: z.string().min(1),
     name: z.string().min(1).max(200),
-    provider: z.literal('xero'),
+    provider: z.enum(PROVIDER_IDS),
     clientId: z.string().min(1).max(200),
     authType: z.enum(['pkce', 'web']),
     /** OpenID issuer (Xero: https://identity.xero.com; the sandbox: its origin). */
@@ -232,9 +236,6 @@ export const DEFAULT_SETTINGS: Settings = {
   firmName: 'Your firm',
   advisorName: '',
 };
-
-/** Xero's refresh tokens die after 60 days unused. */
-export const REFRESH_TOKEN_LIFETIME_DAYS = 60;
 
 /** What the explainer says about a pasted error text (fixed sentences only; nothing copied from the input). */
 export const explanationSchema = z

@@ -26,6 +26,15 @@ const person = z.string().min(1).max(300);
 
 export const MAX_RECONNECT_URL_LENGTH = 2000;
 
+/** The WHATWG URL parser: a global in both runtimes shared/ runs in, typed here since shared/ is checked without the DOM and Node libraries. */
+declare class URL {
+  constructor(url: string);
+  readonly protocol: string;
+  readonly hostname: string;
+  readonly username: string;
+  readonly password: string;
+}
+
 /**
  * Why a reconnect address is not acceptable, or null when it is. Only https pages with a host and without
  * credentials: the address is opened in the system browser with one click, so `javascript:`, `file:`, plain

@@ -4,14 +4,16 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ConnectReport, Operation, Session, StatusSnapshot } from '../../shared/api.js';
+import { StatusPublisher } from './status-delta.js';
 import type { WorkflowConnectOptions } from '../workflows/workflow-service.js';
 import { BROKEN_HEALTH } from '../../shared/domain.js';
 import { HELP_URLS } from '../../shared/help-links.js';
 import { createDispatcher, diskFullError, EventHub, type ApiHost, type Handlers } from '../api/dispatcher.js';
 import { isoNow } from '../core/clock.js';
 import { populateDemo, startDemoSandbox, type DemoFirm } from '../demo/demo-firm.js';
-import { SANDBOX_PORTAL_PATH } from '../sandbox/portal-path.js';
-import { RelinkService, ServiceError, type ConnectOptions } from '../service/relink-service.js';
+import { SANDBOX_PORTAL_PATH } from '../sandbox/xero/portal-path.js';
+import { ServiceError, type ConnectOptions, type RelinkService } from '../service/relink-service.js';
+import { createRelink, localProfile } from './create-relink.js';
 import type { RelinkAppOptions, ShellHooks } from './host-options.js';
 import { keychainHelp, type KeychainHelp } from './keychain-help.js';
 import type { Keychain } from '../secrets/keychain.js';
@@ -25,7 +27,7 @@ import { MemoryKeychain } from '../secrets/memory-keychain.js';
 
 /** How long a consent may wait for the advisor in the browser before it is given up. */
 const CONSENT_TIMEOUT_MS = 10 * 60_000;
-/** Windows get at most one full status a second: a 200-grant pass changes things hundreds of times. */
+/** Windows get at most one status change a second: a 200-grant pass changes things hundreds of times. */
 const STATUS_PUSH_INTERVAL_MS = 1000;
 const KEEP_FINISHED_OPERATIONS = 50;
 
@@ -46,6 +48,12 @@ export class RelinkApp implements ApiHost, ShellHooks {
   #demoSecretsInMemory = false;
   #statusTimer: NodeJS.Timeout | null = null;
   #lastPush = 0;
+  /** What windows were last told of the status; the event hub checks each push against the contract (the one check on this side). */
+  readonly #status = new StatusPublisher({
+    listening: () => this.#hub.size > 0,
+    whole: (status) => this.#hub.emit('status', status),
+    delta: (delta) => this.#hub.emit('statusDelta', delta),
+  });
   #attention = 0;
   #closed = false;
   /** Profile switches (demo start) and close are serialised so requests never see a half-open service. */
@@ -117,11 +125,8 @@ export class RelinkApp implements ApiHost, ShellHooks {
   // ── profiles ───────────────────────────────────────────────────────────────────────────────────────
 
   async #openProfile(dataDir: string, keychainService: string, run: boolean, keychain: Keychain = this.opts.keychain): Promise<void> {
-    const service = await RelinkService.open({
-      dataDir,
-      keychainService,
-      keychain,
-      backend: this.opts.backendFor(dataDir),
+    const service = await createRelink({
+      storage: localProfile({ dataDir, keychainService, keychain, backend: this.opts.backendFor(dataDir) }),
       clock: this.opts.clock,
       actor: 'advisor',
     });
@@ -199,20 +204,13 @@ export class RelinkApp implements ApiHost, ShellHooks {
   async #forgetProfile(dir: string, keychainService: string): Promise<void> {
     const exists = await fs.stat(dir).then(() => true, () => false);
     if (!exists) return;
-    const old = await RelinkService.open({
-      dataDir: dir,
-      keychainService,
-      keychain: this.opts.keychain,
-      backend: this.opts.backendFor(dir),
+    const old = await createRelink({
+      storage: localProfile({ dataDir: dir, keychainService, keychain: this.opts.keychain, backend: this.opts.backendFor(dir) }),
       clock: this.opts.clock,
       actor: 'advisor',
     });
     try {
-      if (old.keychainState === 'available') {
-        const doc = old.store.peek();
-        for (const id of Object.keys(doc.grants)) await old.vault.deleteGrant(id);
-        for (const a of Object.values(doc.apps)) if (a.authType === 'web') await old.vault.deleteClientSecret(a.id);
-      }
+      await old.forgetSecrets();
     } finally {
       await old.close();
     }
@@ -236,15 +234,15 @@ export class RelinkApp implements ApiHost, ShellHooks {
     this.#statusTimer.unref?.();
   }
 
-  #pushStatus(): StatusSnapshot {
+  /** Takes the status now and tells the windows what changed (status-delta.ts); returns it and its version. */
+  #pushStatus(): { snapshot: StatusSnapshot; version: number } {
     const snapshot = this.#service.status();
     const attention = snapshot.connections.filter((c) => BROKEN_HEALTH.has(c.health)).length;
     if (attention !== this.#attention) {
       this.#attention = attention;
       for (const l of this.#attentionListeners) l(attention);
     }
-    if (this.#hub.size > 0) this.#hub.emit('status', snapshot);
-    return snapshot;
+    return this.#status.publish(snapshot);
   }
 
   #session(): Session {
@@ -398,10 +396,14 @@ export class RelinkApp implements ApiHost, ShellHooks {
   #handlers(): Handlers {
     return {
       'session.get': () => this.#session(),
-      'status.get': () => this.#service.status(),
+      'status.get': () => {
+        const { snapshot, version } = this.#pushStatus();
+        return { ...snapshot, version };
+      },
+      'status.sync': () => ({ version: this.#pushStatus().version }),
       'apps.add': async ({ app, clientSecret }) => {
         const { app: added, checks } = await this.#service.addAppChecked(app, clientSecret);
-        const snapshot = this.#pushStatus();
+        const { snapshot } = this.#pushStatus();
         this.#hub.emit('session', this.#session());
         const summary = snapshot.apps.find((a) => a.id === added.id);
         if (!summary) throw new Error(`app ${added.id} missing from the status after adding it`);

@@ -1,13 +1,15 @@
 // Over 500 lines: every `relink` command's parsing, checks and wording in one place, next to the usage text they share.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { browserFrom } from '../app/browser-option.js';
+import { EXIT, failureExit as hostFailureExit, UsageError } from '../app/exit-codes.js';
+import type { Io } from '../app/process-io.js';
 import { addAppInputSchema, type AddAppInput, type StatusSnapshot } from '../../shared/api.js';
 import type { AuditReport, ReconnectPlan, RejectedRow, TrackedImportResult } from '../../shared/workflows.js';
 import { KEYCHAIN_STATE_WORDS } from '../../shared/plain-words.js';
 import { redactSecrets, registerSecret, userTextIn } from '../core/redact.js';
-import { BrowserOpenError, openInBrowser, splitCommand, type BrowserHow } from '../oauth/browser.js';
+import { BrowserOpenError, openInBrowser } from '../oauth/browser.js';
 import type { Explanation } from '../../shared/domain.js';
-import { ServiceError, type RelinkService } from '../service/relink-service.js';
-import { DiskFullError, isDiskFull } from '../store/document-file.js';
+import type { RelinkService } from '../service/relink-service.js';
 import { decodeCsvBytes, readImportFile } from '../workflows/tracked-import.js';
 import { day, plural } from '../workflows/world.js';
 
@@ -17,24 +19,9 @@ import { day, plural } from '../workflows/world.js';
  * secret: everything goes through the redactor on its way out.
  */
 
-export const EXIT = {
-  ok: 0,
-  failure: 1,
-  usage: 2,
-  keychain: 3,
-  unreachable: 4,
-  notAuthorised: 5,
-} as const;
-
-export class UsageError extends Error {}
-
-export interface Io {
-  out: (text: string) => void;
-  err: (text: string) => void;
-  readStdin: () => Promise<string>;
-  /** Resolves when the user asks the process to stop (SIGINT/SIGTERM). */
-  stopSignal: () => Promise<string>;
-}
+// Shared with browser mode, so they live in main/app (hosts never import each other); re-exported for the
+// CLI's entry point and tests.
+export { browserFrom, EXIT, UsageError, type Io };
 
 export const USAGE = `Usage: relink [--data-dir DIR] [--keychain-service NAME] <command> [options]
 
@@ -239,20 +226,6 @@ export function appsList(service: RelinkService, args: string[], io: Io): number
   return EXIT.ok;
 }
 
-export function browserFrom(spec: string | undefined, io: Io): BrowserHow {
-  if (!spec) return { kind: 'system' };
-  if (spec === 'none') {
-    return { kind: 'none', print: (url) => io.err(`Open this address in a browser to approve the connection:\n${url}`) };
-  }
-  // A command that cannot be split (an unclosed quote) is the person's typing mistake: say so before anything starts.
-  try {
-    splitCommand(spec);
-  } catch (err) {
-    throw new UsageError(`--browser: ${(err as Error).message} Give a program and its arguments (--browser "firefox --new-window"), or --browser none to print the address.`);
-  }
-  return { kind: 'command', command: spec };
-}
-
 export async function connect(service: RelinkService, args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(
     args,
@@ -373,29 +346,10 @@ export function humanStatus(s: StatusSnapshot): string {
   return lines.join('\n');
 }
 
-/** Maps what went wrong to the message a person sees and the exit code a script sees. */
+/** Maps what went wrong to the message a person sees and the exit code a script sees (a typing mistake with the usage text). */
 export function failureExit(err: unknown): { code: number; message: string } {
   if (err instanceof UsageError) return { code: EXIT.usage, message: `${err.message}\n\n${USAGE}` };
-  if (err instanceof ServiceError) {
-    const code =
-      err.code === 'usage' || err.code === 'not-found'
-        ? EXIT.usage
-        : err.code === 'keychain'
-          ? EXIT.keychain
-          : err.code === 'unreachable'
-            ? EXIT.unreachable
-            : err.code === 'not-authorised'
-              ? EXIT.notAuthorised
-              : EXIT.failure;
-    return { code, message: err.message };
-  }
-  const e = err as Error & { reason?: string };
-  if (e?.name === 'BrowserOpenError') return { code: EXIT.usage, message: e.message };
-  // A full disk is the user's to fix, not a bug. DiskFullError (the metadata write) knows nothing changed;
-  // any other ENOSPC/EDQUOT/EFBIG does not, so it does not say so.
-  if (err instanceof DiskFullError) return { code: EXIT.failure, message: err.message };
-  if (isDiskFull(err)) return { code: EXIT.failure, message: `The disk is full: Relink could not finish. Free some space and try again. (${(err as NodeJS.ErrnoException).code})` };
-  return { code: EXIT.failure, message: `Relink stopped on an unexpected error: ${e?.message ?? String(err)}` };
+  return hostFailureExit(err);
 }
 
 // ── firm workflows (issue 5) ────────────────────────────────────────────────────────────────────────

@@ -4,12 +4,13 @@ import { parseArgs } from 'node:util';
 import { SystemClock } from '../core/clock.js';
 import { DEFAULT_PROVIDER } from '../providers/registry.js';
 import { ThreadedKeychain } from '../secrets/threaded-keychain.js';
-import { RelinkService } from '../service/relink-service.js';
+import { createRelink, localProfile } from '../app/create-relink.js';
+import type { RelinkService } from '../service/relink-service.js';
 import { ConfBackend, isDiskFull } from '../store/document-file.js';
 import * as commands from './commands.js';
 import { EXIT, failureExit, UsageError, USAGE, type Io } from './commands.js';
-import { processIo } from './process-io.js';
-import { PROFILE_OPTIONS, resolveProfile } from './profile.js';
+import { processIo } from '../app/process-io.js';
+import { PROFILE_OPTIONS, resolveProfile } from '../app/profile.js';
 
 /**
  * `relink`: the command-line host of Relink's service (the same service the desktop app runs), for IT staff,
@@ -67,11 +68,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   let failed: { code: number; message: string } | null = null;
   const keychain = new ThreadedKeychain();
   try {
-    service = await RelinkService.open({
-      dataDir,
-      keychainService,
-      keychain,
-      backend: new ConfBackend(dataDir),
+    service = await createRelink({
+      storage: localProfile({ dataDir, keychainService, keychain, backend: new ConfBackend(dataDir) }),
       clock: new SystemClock(),
       actor: 'cli',
     });

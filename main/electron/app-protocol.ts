@@ -57,7 +57,7 @@ export function appRequestHandler(
     } catch {
       return new Response(null, { status: 404 });
     }
-    return new Response(request.method === 'HEAD' ? null : (body as BodyInit), { status: 200, headers: appResponseHeaders(file) });
+    return new Response(request.method === 'HEAD' ? null : (body as Uint8Array<ArrayBuffer>), { status: 200, headers: appResponseHeaders(file) });
   };
 }
 

@@ -1,5 +1,5 @@
 import { HELP_URLS } from '../../shared/help-links.js';
-import { SANDBOX_PORTAL_PATH } from '../sandbox/portal-path.js';
+import { SANDBOX_PORTAL_PATH } from '../sandbox/xero/portal-path.js';
 import { describeOrigin, parseUrl } from './policy.js';
 
 /**

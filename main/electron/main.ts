@@ -14,10 +14,10 @@ import {
   Tray,
 } from 'electron';
 import { RelinkApp } from '../app/relink-app.js';
-import { resolveProfile } from '../cli/profile.js';
+import { resolveProfile } from '../app/profile.js';
 import { SystemClock } from '../core/clock.js';
 import { ThreadedKeychain } from '../secrets/threaded-keychain.js';
-import { ElectronStoreBackend } from '../store/electron-store-backend.js';
+import { ElectronStoreBackend } from './electron-store-backend.js';
 import { APP_SCHEME_PRIVILEGES, serveAppProtocol } from './app-protocol.js';
 import { createExternalLinks } from './external-links.js';
 import { createSavers } from './save-files.js';

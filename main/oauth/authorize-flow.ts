@@ -8,7 +8,7 @@ import {
   type LoopbackCallback,
   type RedirectHost,
 } from './loopback-server.js';
-import type { IdClaims, ProviderClient } from './provider-client.js';
+import type { AccessClaims, IdClaims, ProviderClient } from './provider-client.js';
 import type { TokenCallOutcome, TokenSet } from './token-outcome.js';
 
 /**
@@ -16,7 +16,8 @@ import type { TokenCallOutcome, TokenSet } from './token-outcome.js';
  * listener on the first free registered port, the authorize URL built with that listener's redirect URI,
  * the system browser, the callback, and exactly one code exchange. The listener is always closed.
  *
- * What comes next (store the refresh token, read `/connections?authEventId=…`, reconcile) is the caller's.
+ * What comes next (store the refresh token, ask the provider which organisations the consent connected,
+ * reconcile) is the caller's.
  */
 
 export interface AuthorizationRequest {
@@ -38,8 +39,13 @@ export type AuthorizationResult =
       tokens: TokenSet;
       /** The validated id_token claims (null if the scopes did not include `openid`). */
       claims: IdClaims | null;
-      /** `authentication_event_id` from the access token: the key to `GET /connections?authEventId=`. */
-      authEventId: string | null;
+      /** The access token's claims (decoded, not verified), for the provider to read its own; null if not a JWT. */
+      accessClaims: AccessClaims | null;
+      /**
+       * The callback's query parameters other than `code`, `state` and the `error` ones (`scope`,
+       * `session_state`, a provider's own such as the organisation it connected), for the provider to read.
+       */
+      callback: Readonly<Record<string, string>>;
       redirectUri: string;
       /** Provider clock minus local clock, as estimated from the token response (0 if it had no Date). */
       skewMs: number;
@@ -142,13 +148,22 @@ export async function runAuthorization(req: AuthorizationRequest): Promise<Autho
       kind: 'connected',
       tokens: outcome.tokens,
       claims: outcome.idClaims ?? null,
-      authEventId: outcome.accessClaims?.authentication_event_id ?? null,
+      accessClaims: outcome.accessClaims ?? null,
+      callback: callbackFacts(callback.params),
       redirectUri: listener.redirectUri,
       skewMs: outcome.skewMs ?? req.client.skew()?.ms ?? 0,
     };
   } finally {
     await listener.close();
   }
+}
+
+/** The parameters the flow handles itself, left out of the result: the code above all, never to be logged. */
+const HANDLED_PARAMS = new Set(['code', 'state', 'error', 'error_description', 'error_uri']);
+
+function callbackFacts(params: URLSearchParams): Readonly<Record<string, string>> {
+  // fromEntries defines own properties, so a parameter named `__proto__` stays a parameter.
+  return Object.fromEntries([...params].filter(([name]) => !HANDLED_PARAMS.has(name)));
 }
 
 function failureReason(o: Extract<TokenCallOutcome, { ok: false }>, detail: string | null): string {
@@ -187,17 +202,20 @@ const UNFINISHED: Partial<Record<AuthorizeErrorCode, string>> = {
 
 /**
  * Each way a sign-in can stop before its token call, in words a bookkeeper can act on, ending with the code to
- * quote to support. `app` and `provider` are display names ("Practice Sync", "Xero").
+ * quote to support. `app` and `provider` are display names (the app's name, the provider's `terms.name`);
+ * `developerPortal` is where the provider's apps are managed (its `terms.developerPortal`; default
+ * "<provider>'s developer portal").
  */
-export function describeAuthorizationProblem(r: Problem, names: { app: string; provider: string }): AuthorizationProblem {
+export function describeAuthorizationProblem(r: Problem, names: { app: string; provider: string; developerPortal?: string }): AuthorizationProblem {
   const { app, provider } = names;
+  const portal = names.developerPortal ?? `${provider}'s developer portal`;
   switch (r.kind) {
     case 'ports-busy':
       return {
         code: 'rejected',
         message:
           `The sign-in reply addresses (ports ${r.ports.join(', ')}) registered for ${app} are all ${portsBusyWords(r.unavailable)}. ` +
-          `Close them and try again, or register another port in ${provider}'s developer portal and add the app again with it. (ports-busy)`,
+          `Close them and try again, or register another port in ${portal} and add the app again with it. (ports-busy)`,
       };
     case 'listener-failed':
       return { code: 'rejected', message: `${r.reason} Nothing was changed. (listener-failed)` };
@@ -219,12 +237,12 @@ export function describeAuthorizationProblem(r: Problem, names: { app: string; p
         case 'invalid_scope':
           return {
             code: 'rejected',
-            message: `${provider} refused the permissions ${app} asks for. Nothing was changed. Check the scopes the app may use in ${provider}'s developer portal and the ones Relink asks for (--scopes). (${e})`,
+            message: `${provider} refused the permissions ${app} asks for. Nothing was changed. Check the scopes the app may use in ${portal} and the ones Relink asks for (--scopes). (${e})`,
           };
         case 'unauthorized_client':
           return {
             code: 'rejected',
-            message: `${provider} does not let ${app} sign in this way. Nothing was changed. Check the app in ${provider}'s developer portal: that it still exists and that its client id is the one Relink has. (${e})`,
+            message: `${provider} does not let ${app} sign in this way. Nothing was changed. Check the app in ${portal}: that it still exists and that its client id is the one Relink has. (${e})`,
           };
         case 'unrecognised':
           return {
@@ -234,7 +252,7 @@ export function describeAuthorizationProblem(r: Problem, names: { app: string; p
         default:
           return {
             code: 'rejected',
-            message: `${provider} refused the sign-in request. Nothing was changed. Check that the app's redirect URIs in ${provider}'s developer portal are http://127.0.0.1:PORT/callback for its ports; if they are, send this message to support. (${e})`,
+            message: `${provider} refused the sign-in request. Nothing was changed. Check that the app's redirect URIs in ${portal} are http://127.0.0.1:PORT/callback for its ports; if they are, send this message to support. (${e})`,
           };
       }
     }

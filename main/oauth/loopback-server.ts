@@ -86,7 +86,7 @@ export class LoopbackPortsBusyError extends Error {
   constructor(ports: number[], unavailable: Array<{ port: number; code: string }> = ports.map((port) => ({ port, code: 'EADDRINUSE' }))) {
     super(
       `The sign-in reply addresses (ports ${ports.join(', ')}) registered for this app are all ${portsBusyWords(unavailable)}. ` +
-        "Close them and try again, or register another port in Xero's developer portal and add the app again with it. (ports-busy)",
+        "Close them and try again, or register another port in the provider's developer portal and add the app again with it. (ports-busy)",
     );
     this.name = 'LoopbackPortsBusyError';
     this.ports = [...ports];
@@ -122,7 +122,7 @@ function page(title: string, text: string): string {
 const PAGES = {
   connected: { status: 200, body: page('Signed in', 'Relink received the sign-in and is finishing the connection.') },
   denied: { status: 200, body: page('Not connected', 'The sign-in was cancelled, so nothing was connected.') },
-  error: { status: 200, body: page('Not connected', 'Xero could not complete the sign-in. Relink will show what happened.') },
+  error: { status: 200, body: page('Not connected', 'The sign-in could not be completed. Relink will show what happened.') },
   completed: { status: 200, body: page('Already completed', 'This sign-in has already been completed.') },
   invalid: { status: 400, body: page('Not a valid sign-in', 'This address does not match the sign-in Relink is waiting for.') },
   forbidden: { status: 403, body: page('Refused', 'Relink only accepts the sign-in from your browser’s address bar.') },

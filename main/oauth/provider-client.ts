@@ -7,9 +7,10 @@ import type { Clock } from '../core/clock.js';
 import type { ResponseFacts, TokenCallOutcome, TokenSet } from './token-outcome.js';
 
 /**
- * One OAuth app at one OpenID provider (Xero, or the sandbox), on top of openid-client. It discovers the
- * provider (cached per issuer), builds authorize URLs, exchanges a code once, refreshes and revokes — and
- * turns every token call into a raw TokenCallOutcome for the provider (main/providers/<name>/errors.ts) to classify.
+ * One OAuth app at one OpenID provider (an accounting platform's identity service, or the sandbox), on top of
+ * openid-client. It discovers the provider (cached per issuer), builds authorize URLs, exchanges a code once,
+ * refreshes and revokes — and turns every token call into a raw TokenCallOutcome for the provider
+ * (main/providers/<name>/errors.ts) to classify.
  *
  * Every HTTP exchange goes through one observing fetch (openid-client's `customFetch`) that records
  * - whether the request failed before it was sent (`not-sent`: DNS, refused, TLS), after it may have been
@@ -34,7 +35,7 @@ import type { ResponseFacts, TokenCallOutcome, TokenSet } from './token-outcome.
 // ---- Public types ------------------------------------------------------------------------------------------
 
 export interface ProviderClientOptions {
-  /** OpenID issuer: `https://identity.xero.com`, or the sandbox's origin. */
+  /** OpenID issuer: the provider's identity service (its `defaultIssuer`), or the sandbox's origin. */
   issuer: string;
   clientId: string;
   /** Web apps ("Auth Code") authenticate with client_secret_basic; PKCE apps have none (client_id in the body). */
@@ -61,20 +62,27 @@ export interface ProviderClientOptions {
 /** The discovered endpoints Relink may call or send a person to. */
 const PINNED_ENDPOINTS = ['authorization_endpoint', 'token_endpoint', 'revocation_endpoint', 'userinfo_endpoint', 'jwks_uri', 'end_session_endpoint'] as const;
 
-/** The validated id_token claims Relink needs about the staff member who signed in. */
+/**
+ * The validated id_token's claims: the OpenID ones Relink reads about the staff member who signed in
+ * (non-empty strings or null), and every other claim as the provider sent it, for the provider to read its own
+ * (`Provider.staffIdOf`).
+ */
 export interface IdClaims {
-  sub: string;
-  xero_userid: string | null;
-  email: string | null;
-  given_name: string | null;
-  family_name: string | null;
-  preferred_username: string | null;
+  readonly sub: string;
+  readonly email: string | null;
+  readonly given_name: string | null;
+  readonly family_name: string | null;
+  readonly preferred_username: string | null;
+  readonly [claim: string]: unknown;
 }
 
-/** From the access token (decoded, not verified: it is the resource server's to verify). */
+/**
+ * From the access token (decoded, not verified: it is the resource server's to verify): its scopes, and every
+ * other claim as the provider sent it, for the provider to read its own (`Provider.organisationsOfConsent`).
+ */
 export interface AccessClaims {
-  authentication_event_id: string | null;
-  scope: string[];
+  readonly scope: string[];
+  readonly [claim: string]: unknown;
 }
 
 /** Provider clock minus local clock, in ms (positive: the provider is ahead). */
@@ -405,14 +413,14 @@ export function accessTokenClaims(accessToken: string): AccessClaims | null {
     : typeof payload.scope === 'string'
       ? payload.scope.split(/\s+/).filter(Boolean)
       : [];
-  return { authentication_event_id: str(payload.authentication_event_id), scope };
+  return { ...payload, scope };
 }
 
 function idClaimsOf(claims: oidc.IDToken | undefined): IdClaims | null {
   if (!claims) return null;
   return {
+    ...claims,
     sub: claims.sub,
-    xero_userid: str(claims.xero_userid),
     email: str(claims.email),
     given_name: str(claims.given_name),
     family_name: str(claims.family_name),

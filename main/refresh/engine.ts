@@ -9,7 +9,7 @@ import type { RefreshResult } from './refresher.js';
  *
  * - each active grant has one entry, `grant:<id>`, whose task makes sure the grant has a live access token
  *   (refreshing when the token is missing or near expiry, and at least every `keepAliveHours` so no refresh
- *   token ever approaches Xero's 60-day limit while Relink runs), then reads its `/connections` when the
+ *   token ever approaches its provider's limit (Xero: 60 days unused) while Relink runs), then reads its `/connections` when the
  *   probe interval has passed, then schedules itself again;
  * - a transient failure reschedules with backoff and jitter, honouring Retry-After;
  * - grants left with a write-ahead marker by a crashed process are refreshed first, inside the grace window.
@@ -30,9 +30,13 @@ export type ProbeResult = { ok: true } | { ok: false; failure: Failure };
 
 export interface ConnectionsPort {
   list(accessToken: string, opts?: { authEventId?: string }): Promise<ListResult>;
-  organisation(accessToken: string, tenantId: string): Promise<ProbeResult>;
-  /** A report narrow roles cannot run: tells a role too narrow (invoice-only) from a working connection. */
-  reportProbe?(accessToken: string, tenantId: string): Promise<ProbeResult>;
+  /**
+   * Whether an app asking for these scopes can check its organisations one by one. The provider knows which of
+   * its calls the scopes allow, so the engine never reads a scope name.
+   */
+  canProbe(scopes: readonly string[]): boolean;
+  /** Checks one organisation with this app's scopes: reachable, or why not (a role too narrow included). */
+  probe(accessToken: string, tenantId: string, scopes: readonly string[]): Promise<ProbeResult>;
 }
 
 /** What the engine reads and records. Implemented over the metadata store by the service. */
@@ -262,14 +266,10 @@ export class Engine {
       return false;
     }
     await this.deps.store.recordConnections(grantId, listed.connections, at);
-    const probeOrg = app.scopes.some((s) => s === 'accounting.settings' || s === 'accounting.settings.read');
-    // Every role may read the Organisation; only a report shows a role too narrow for the app (invoice-only).
-    const probeReport = api.reportProbe !== undefined && app.scopes.some((s) => s === 'accounting.reports.read' || s === 'accounting.reports.balancesheet.read');
-    if (probeTenants && (probeOrg || probeReport)) {
+    if (probeTenants && api.canProbe(app.scopes)) {
       for (const c of this.deps.store.connectionsOf(grantId)) {
         if (!c.present) continue;
-        let r: ProbeResult = probeOrg ? await api.organisation(token, c.tenantId) : { ok: true };
-        if (r.ok && probeReport) r = await api.reportProbe!(token, c.tenantId);
+        const r = await api.probe(token, c.tenantId, app.scopes);
         // Rate limits and outages say nothing about this organisation's access.
         if (!r.ok && ['rate-limited', 'server-error', 'network', 'timeout'].includes(r.failure.kind)) continue;
         await this.deps.store.recordTenantProbe(c.id, r.ok ? null : r.failure);

@@ -3,6 +3,7 @@ import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as properLockfile from 'proper-lockfile';
 import type { Clock, TimerHandle } from '../core/clock.js';
+import type { GrantLockContext, GrantLockPort } from '../store/ports.js';
 
 /**
  * The cross-process lock around read-RT → refresh → persist for one grant (security-anchors §3 H2, fault
@@ -26,14 +27,7 @@ import type { Clock, TimerHandle } from '../core/clock.js';
  * the file system against each other.
  */
 
-export interface GrantLockContext {
-  readonly grantId: string;
-  /** Aborted (with a GrantLockCompromisedError as reason) when the lock can no longer be trusted. */
-  readonly signal: AbortSignal;
-  readonly compromised: boolean;
-  /** Throws GrantLockCompromisedError if the lock was lost. Call it right before persisting. */
-  assertHeld(): void;
-}
+export type { GrantLockContext } from '../store/ports.js';
 
 /** The part of a Clock the lock needs. */
 export type LockTimers = Pick<Clock, 'monotonic' | 'setTimer' | 'clearTimer'>;
@@ -86,7 +80,8 @@ export class GrantLockCompromisedError extends Error {
 const PROPER_LOCKFILE_MIN_STALE = 2000;
 const PROPER_LOCKFILE_MIN_UPDATE = 1000;
 
-export class GrantLock {
+/** The lock on lock files in the profile folder (the local GrantLockPort). */
+export class GrantLock implements GrantLockPort {
   readonly #dir: string;
   readonly #stale: number;
   readonly #update: number;

@@ -5,6 +5,7 @@ import { registerSecret } from '../core/redact.js';
 import type { TokenCallOutcome } from '../oauth/token-outcome.js';
 import { estimateSkewMs } from '../core/http-date.js';
 import { KeychainError } from '../secrets/keychain.js';
+import type { RefreshJournalPort } from '../store/ports.js';
 import type { AccessTokenCache } from './access-tokens.js';
 
 /**
@@ -28,7 +29,10 @@ export interface StoredToken {
   refreshToken: string;
 }
 
-/** What the refresher needs from the keychain vault. */
+/**
+ * What the refresher needs from the secret vault, the journal and the grant lock: narrow slices of the storage
+ * ports (../store/ports.ts), so its tests can fake just these and any implementation of the ports fits.
+ */
 export interface RefreshVault {
   readGrant(grantId: string): Promise<StoredToken | null>;
   /** Writes the rotated token, reads it back, and throws if it does not match. */
@@ -39,21 +43,19 @@ export interface RefreshVault {
   probe(): Promise<string>;
 }
 
-/** The write-ahead "refresh in flight" marker. */
-export interface RefreshJournalPort {
+/** The write-ahead "refresh in flight" marker (RefreshJournalPort's begin and end). */
+export type RefreshMarkers = {
   begin(grantId: string, attempt: number): Promise<unknown>;
   end(grantId: string): Promise<void>;
-}
+};
 
-/** The grant's token generation stamp (see RefreshJournal.generation). */
-export interface TokenGenerationPort {
-  generation(grantId: string): Promise<string | null>;
-  bumpGeneration(grantId: string): Promise<string>;
-}
+/** The grant's token generation stamp (RefreshJournalPort's generation and bumpGeneration). */
+export type TokenGenerations = Pick<RefreshJournalPort, 'generation' | 'bumpGeneration'>;
 
-export interface GrantLockPort {
+/** The cross-process lock (GrantLockPort), of which the refresher needs only the holding. */
+export type RefreshLock = {
   withLock<T>(grantId: string, fn: () => Promise<T>): Promise<T>;
-}
+};
 
 export interface SingleFlightPort {
   run(key: string, fn: () => Promise<RefreshResult>): Promise<RefreshResult>;
@@ -86,8 +88,8 @@ export type RefreshResult =
 export interface RefresherDeps {
   clock: Clock;
   vault: RefreshVault;
-  journal: RefreshJournalPort;
-  lock: GrantLockPort;
+  journal: RefreshMarkers;
+  lock: RefreshLock;
   flights: SingleFlightPort;
   grants: GrantStorePort;
   accessTokens: AccessTokenCache;
@@ -103,7 +105,7 @@ export interface RefresherDeps {
    * under the lock only when the generation stamp moved (another process or a new consent touched it).
    * Without it, every refresh reads the keychain.
    */
-  generations?: TokenGenerationPort;
+  generations?: TokenGenerations;
 }
 
 

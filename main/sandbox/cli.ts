@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { startSandboxServer } from './server.js';
-import { seedSchema } from './seeds.js';
+import { seedSchema } from './xero/seeds.js';
 
 /**
  * `npm run sandbox -- [--port N] [--seed empty|demo|scale] [--orgs N --apps N --staff N] [--json]`

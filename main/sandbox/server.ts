@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { Sandbox, type SandboxOptions } from './sandbox.js';
+import { Sandbox, type SandboxOptions } from './xero/sandbox.js';
 
 /**
  * The node:http adapter: the only sandbox file that touches sockets. It listens on 127.0.0.1 only, refuses

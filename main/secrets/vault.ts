@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { isoNow, type Clock } from '../core/clock.js';
 import { registerSecret } from '../core/redact.js';
+import type { SecretVault, StoredGrant } from '../store/ports.js';
 import { KeychainError, isKeychainDown, type Keychain, type KeychainState } from './keychain.js';
 
 /**
@@ -43,13 +44,7 @@ const grantEntrySchema = z
   .strict();
 type GrantEntry = z.infer<typeof grantEntrySchema>;
 
-export interface StoredGrant {
-  refreshToken: string;
-  /** The refresh token `refreshToken` replaced; usable for a lost-response retry inside the grace window. */
-  previous: string | null;
-  /** When `previous` was set aside (ISO): the grace window runs from here. */
-  previousSavedAt: string | null;
-}
+export type { StoredGrant } from '../store/ports.js';
 
 /** The stored entry exists but is not one of ours: an error, because reading it as "no token" loses a grant. */
 export class CorruptSecretError extends KeychainError {
@@ -75,7 +70,8 @@ export const REPROBE_AFTER_MS = 10_000;
  */
 export const WRITABLE_FRESH_MS = 5_000;
 
-export class SecretVault {
+/** The secret vault in the OS keychain (the local SecretVault port). */
+export class KeychainVault implements SecretVault {
   #state: KeychainState | 'unknown' = 'unknown';
   #probing: Promise<KeychainState> | null = null;
   /** Clock time of the last probe, and of the last keychain call that succeeded. */
@@ -90,7 +86,7 @@ export class SecretVault {
     readonly serviceName: string = DEFAULT_SERVICE_NAME,
     private readonly clock: Clock,
   ) {
-    if (!serviceName) throw new Error('SecretVault needs a non-empty keychain service name');
+    if (!serviceName) throw new Error('KeychainVault needs a non-empty keychain service name');
   }
 
   /** `unknown` until the first probe (operations probe on first use). */

@@ -1,10 +1,12 @@
 import type { ConnectReport } from '../../shared/api.js';
 import type { App } from '../../shared/domain.js';
+import { DEFAULT_PROVIDER, providerOf } from '../providers/registry.js';
 
 /**
  * What one consent brought back, in the advisor's terms: the organisations connected for the first time,
  * those reachable again, and those expected that are still missing, each with why. Pure: the service reads
- * Xero's listings and passes them in.
+ * the provider's listings and passes them in; the words name the app's provider (its `terms`), and how many
+ * organisations one approval connects follows its `policy.consent`.
  */
 
 export interface ListedOrganisation {
@@ -13,18 +15,19 @@ export interface ListedOrganisation {
 }
 
 export interface ConsentFacts {
-  app: Pick<App, 'id' | 'name' | 'multiOrgConsent'>;
+  /** The app (its provider: the default provider when not given). */
+  app: Pick<App, 'id' | 'name' | 'multiOrgConsent'> & Partial<Pick<App, 'provider'>>;
   grantId: string;
   staff: { id: string; email: string; name: string };
   /** The organisations this grant reached before the consent (tenant id → name). */
   before: ReadonlyMap<string, string>;
   /** The organisations the consent was meant to bring back (the ones before, and any the advisor asked for). */
   expected: ReadonlyMap<string, string>;
-  /** Everything the new token reaches (`/connections`), or null when Xero's listing could not be read. */
+  /** Everything the new token reaches, or null when the provider's listing could not be read. */
   listed: readonly ListedOrganisation[] | null;
   /** Why the listing could not be read (with `listed: null`). */
   listingFailure: string | null;
-  /** What this consent ticked (`/connections?authEventId=…`), or null when that listing was not available. */
+  /** What this consent ticked (the provider's `organisationsOfConsent`), or null when that listing was not available. */
   ticked: readonly string[] | null;
   /** The staff member who was meant to approve, if one was. */
   expectStaffId: string | null;
@@ -32,6 +35,8 @@ export interface ConsentFacts {
 
 export function consentReport(f: ConsentFacts): ConnectReport {
   const { app, staff } = f;
+  const { terms, policy } = providerOf({ provider: app.provider ?? DEFAULT_PROVIDER.id });
+  const ticks = policy.consent === 'many-organisations';
   const base = {
     appId: app.id,
     grantId: f.grantId,
@@ -47,7 +52,7 @@ export function consentReport(f: ConsentFacts): ConnectReport {
       ...base,
       connected: [],
       reconnected: [],
-      stillMissing: [...f.expected].map(([tenantId, name]) => ({ tenantId, name, reason: `Could not read Xero's connections (${f.listingFailure ?? 'no answer'}); check again later.` })),
+      stillMissing: [...f.expected].map(([tenantId, name]) => ({ tenantId, name, reason: `Could not read ${terms.name}'s connections (${f.listingFailure ?? 'no answer'}); check again later.` })),
     };
   }
   const listed = f.listed;
@@ -63,9 +68,11 @@ export function consentReport(f: ConsentFacts): ConnectReport {
         tenantId,
         name: orgName,
         reason: !f.before.has(tenantId)
-          ? `Not connected by this approval: ${staff.name} may have no access to ${orgName} in Xero, or did not tick it on the consent page. Reconnect as someone who has access, and tick it.`
-          : app.multiOrgConsent
-            ? 'Not ticked on the consent page, so Xero did not connect it. Reconnect and tick it.'
+          ? ticks
+            ? `Not connected by this approval: ${staff.name} may have no access to ${orgName} in ${terms.name}, or did not tick it on the consent page. Reconnect as someone who has access, and tick it.`
+            : `Not connected by this approval: ${staff.name} may have no access to ${orgName} in ${terms.name}, or chose another organisation. Reconnect as someone who has access, and choose ${orgName}.`
+          : app.multiOrgConsent && ticks
+            ? `Not ticked on the consent page, so ${terms.name} did not connect it. Reconnect and tick it.`
             : `${app.name} connects one organisation per approval: reconnect again and choose ${orgName}.`,
       })),
   };

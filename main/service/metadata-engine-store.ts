@@ -1,15 +1,15 @@
 import type { App, Connection, Failure, Grant, Settings } from '../../shared/domain.js';
 import type { EngineStore, ListedConnection } from '../refresh/engine.js';
 import type { GrantStorePort } from '../refresh/refresher.js';
-import type { MetadataStore } from '../store/metadata-store.js';
+import type { DocumentStore } from '../store/ports.js';
 import type { MetadataDocument } from '../store/schema.js';
 
 /**
- * The engine's and refresher's view of the metadata store: what they read and the facts they record. Every
+ * The engine's and refresher's view of the document store (any DocumentStore): what they read and the facts they record. Every
  * mutator here is re-appliable (the store replays queued mutators on top of another process's newer file).
  */
 export class MetadataEngineStore implements EngineStore, GrantStorePort {
-  constructor(private readonly store: MetadataStore) {}
+  constructor(private readonly store: DocumentStore) {}
 
   #doc(): MetadataDocument {
     return this.store.peek() as MetadataDocument;

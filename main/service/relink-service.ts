@@ -1,9 +1,8 @@
-// Over 500 lines for now: opening, connecting and the engine share this class's private state; the pure parts
-// (status-view.ts, consent-report.ts) and the workflows (service.workflows) are already outside it, and the
-// composition root with storage ports is the next cut.
+// Over 500 lines for now: connecting, checking and the engine share this class's private state; the pure parts
+// (status-view.ts, consent-report.ts), the workflows (service.workflows) and the choice of storage
+// (../app/create-relink.ts, over ../store/ports.ts) are already outside it.
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import {
   addAppInputSchema,
@@ -23,17 +22,11 @@ import type { AppChecks, ProviderConnections } from '../providers/provider.js';
 import { DEFAULT_PROVIDER, providerOf } from '../providers/registry.js';
 import { AccessTokenCache } from '../refresh/access-tokens.js';
 import { Engine, type PassSummary } from '../refresh/engine.js';
-import { GrantLock } from '../refresh/grant-lock.js';
 import { Refresher, type RefreshResult } from '../refresh/refresher.js';
 import { Scheduler } from '../refresh/scheduler.js';
 import { SingleFlight } from '../refresh/single-flight.js';
-import type { Keychain, KeychainState } from '../secrets/keychain.js';
-import { SecretVault } from '../secrets/vault.js';
-import { ActivityLog } from '../store/activity-log.js';
-import type { DocumentBackend } from '../store/document-file.js';
-import { createFileLock } from '../store/file-lock.js';
-import { MetadataStore, type RecoveryEvent } from '../store/metadata-store.js';
-import { RefreshJournal } from '../store/refresh-journal.js';
+import type { KeychainState } from '../secrets/keychain.js';
+import type { ActivityLogPort, DocumentStore, GrantLockPort, RecoveryEvent, RefreshJournalPort, SecretVault, StoragePorts } from '../store/ports.js';
 import { applyListing, MetadataEngineStore } from './metadata-engine-store.js';
 import { statusView } from './status-view.js';
 import { consentReport } from './consent-report.js';
@@ -41,14 +34,11 @@ import { FirmWorkflows } from '../workflows/workflow-service.js';
 
 /**
  * Relink's service: one object that owns the state and implements what the hosts (CLI, Electron, browser
- * mode) offer. Hosts pass in the platform pieces (keychain, document backend, clock, fetch); nothing here
- * imports Electron or a keychain library.
+ * mode) offer. It runs on storage ports (../store/ports.ts) opened by the composition root
+ * (../app/create-relink.ts) and on the clock and fetch the host passes; nothing here imports Electron, a
+ * keychain library or a file format, so a second storage (a firm database) needs no change here.
  */
 export interface ServiceOptions {
-  dataDir: string;
-  keychainService: string;
-  keychain: Keychain;
-  backend: DocumentBackend;
   clock: Clock;
   fetch?: typeof fetch;
   actor: 'cli' | 'advisor';
@@ -58,12 +48,12 @@ export interface ServiceOptions {
    */
   osUser?: string;
   /**
-   * How many grants are refreshed at once (default 16). A pass is bound by the keychain, not by Xero: token
-   * refreshes are not counted against the per-organisation API limits, and more refreshes in flight keep
-   * the keychain busy while others wait on the network.
+   * How many grants are refreshed at once (default 16). A pass is bound by the keychain, not by the provider
+   * (Xero does not count token refreshes against its per-organisation API limits), and more refreshes in
+   * flight keep the keychain busy while others wait on the network.
    */
   concurrency?: number;
-  /** Per-request deadline of calls to Xero (token endpoint, `/connections`, the API), default 30 s. */
+  /** Per-request deadline of calls to the provider (token endpoint, its organisation listing, the API), default 30 s. */
   timeoutMs?: number;
   /** How often a keychain that is locked, missing or not answering is asked again (default KEYCHAIN_REPROBE_MS). */
   keychainReprobeMs?: number;
@@ -86,15 +76,16 @@ export interface ConnectOptions {
   signal?: AbortSignal;
   /** For a reconnect: who is expected to approve (a warning is given if someone else does). */
   expectStaffId?: string;
-  /** Organisations this consent should bring back; any Xero does not list afterwards are reported missing. */
+  /** Organisations this consent should bring back; any the provider does not list afterwards are reported missing. */
   expectTenantIds?: string[];
-  /** Told when the approval has arrived and Relink is reading what Xero connected. */
+  /** Told when the approval has arrived and Relink is reading what the provider connected. */
   onVerifying?: () => void;
   /**
-   * Told, before the browser opens, which organisations the advisor must tick on Xero's page: those this
-   * consent should bring back (the expected person's organisations for this app, and `expectTenantIds`)
-   * that are not working now. The window names them, since Xero's page lists every organisation the person
-   * can reach. Workflows pass their opener's fields through, so this reaches plan steps and moves too.
+   * Told, before the browser opens, which organisations the advisor must tick on the provider's consent page:
+   * those this consent should bring back (the expected person's organisations for this app, and
+   * `expectTenantIds`) that are not working now. The window names them, since a consent page that connects
+   * many organisations (`policy.consent`) lists every organisation the person can reach. Workflows pass their
+   * opener's fields through, so this reaches plan steps and moves too.
    */
   onScope?: (scope: { tenantIds: string[] }) => void;
 }
@@ -124,23 +115,36 @@ export class RelinkService {
   #unwatchKeychain: (() => void) | null = null;
   readonly #keychainListeners = new Set<(state: KeychainState) => void>();
   #running = false;
-  readonly #grantLock: GrantLock;
+  readonly #grantLock: GrantLockPort;
   readonly #refresher: Refresher;
   /** Refreshes under way, so `close()` can let them finish (see there). */
   readonly #refreshing = new Set<Promise<unknown>>();
 
+  /**
+   * The storage ports this service runs on. Public for tests and the demo (which ages a grant); hosts go
+   * through the service's methods, so a host never depends on how or where Relink stores things.
+   */
+  readonly store: DocumentStore;
+  readonly vault: SecretVault;
+  readonly journal: RefreshJournalPort;
+  readonly activity: ActivityLogPort;
+  /** What opening the document store had to repair, if anything: hosts show it once. */
+  readonly recovery: RecoveryEvent | null;
+
   private constructor(
     private readonly opts: ServiceOptions,
-    readonly store: MetadataStore,
-    readonly vault: SecretVault,
-    readonly journal: RefreshJournal,
-    readonly activity: ActivityLog,
-    readonly recovery: RecoveryEvent | null,
+    storage: StoragePorts,
   ) {
     const { clock } = opts;
+    const { store, vault, journal, activity } = storage;
+    this.store = store;
+    this.vault = vault;
+    this.journal = journal;
+    this.activity = activity;
+    this.recovery = storage.recovery;
     this.#accessTokens = new AccessTokenCache(clock);
     this.#engineStore = new MetadataEngineStore(store);
-    this.#grantLock = new GrantLock(path.join(opts.dataDir, 'locks'));
+    this.#grantLock = storage.lock;
     const refresher = new Refresher({
       clock,
       vault,
@@ -175,7 +179,7 @@ export class RelinkService {
     });
   }
 
-  /** One refresh through the single-flight refresher, logged when Xero refuses it (the engine's and a disconnect's). */
+  /** One refresh through the single-flight refresher, logged when the provider refuses it (the engine's and a disconnect's). */
   async #refreshGrant(grantId: string): Promise<RefreshResult> {
     const before = this.store.peek().grants[grantId]?.state;
     const pending = this.#refresher.refresh(grantId);
@@ -195,22 +199,15 @@ export class RelinkService {
     return result;
   }
 
-  /** Opens the profile in `dataDir`: the metadata file, the keychain (probed), the journal, the activity log. */
-  static async open(opts: ServiceOptions): Promise<RelinkService> {
-    // Writes coalesce over two seconds: a 200-grant sweep then costs a few writes of the (4 MB at 10,000
-    // connections) file, not hundreds. Nothing is lost by waiting: refresh tokens are in the keychain and the
-    // write-ahead journal, and changes someone waits on (durable ones) are written within milliseconds.
-    const store = new MetadataStore(opts.backend, opts.clock, createFileLock(), { coalesceMs: 2000 });
-    const opened = await store.open();
-    const vault = new SecretVault(opts.keychain, opts.keychainService, opts.clock);
-    await vault.probe();
-    const journal = new RefreshJournal(opts.dataDir, opts.clock);
-    await journal.init();
-    const activity = new ActivityLog(opts.dataDir, opts.clock);
-    const service = new RelinkService(opts, store, vault, journal, activity, opened.recovery);
+  /**
+   * The service on opened storage: follows the keychain, records a repair of the document, assesses health.
+   * Only the composition root calls it (createRelink in ../app/create-relink.ts), which opens the storage.
+   */
+  static async start(storage: StoragePorts, opts: ServiceOptions): Promise<RelinkService> {
+    const service = new RelinkService(opts, storage);
     service.#watchKeychain();
-    if (opened.recovery) {
-      await service.#log('engine', 'metadata-recovered', { detail: opened.recovery.message });
+    if (storage.recovery) {
+      await service.#log('engine', 'metadata-recovered', { detail: storage.recovery.message });
     }
     await service.assess();
     return service;
@@ -227,7 +224,7 @@ export class RelinkService {
    * #checkApp). Nothing is saved when a check fails.
    */
   async addAppChecked(input: AddAppInput, clientSecret: string | null): Promise<{ app: App; checks: AppChecks }> {
-    // Known to the redactor before it is sent to Xero for the check, which is before the vault stores it.
+    // Known to the redactor before it is sent to the provider for the check, which is before the vault stores it.
     if (clientSecret) registerSecret(clientSecret);
     const parsed = addAppInputSchema.safeParse(input);
     if (!parsed.success) {
@@ -235,7 +232,7 @@ export class RelinkService {
     }
     const a = parsed.data;
     if (a.authType === 'web' && !clientSecret) {
-      throw new ServiceError('usage', 'A web app needs its client secret (Xero developer portal → your app → Configuration → Generate a secret).');
+      throw new ServiceError('usage', `A web app needs its client secret (${DEFAULT_PROVIDER.terms.newClientSecretPlace}).`);
     }
     if (a.authType === 'pkce' && clientSecret) {
       throw new ServiceError('usage', 'A PKCE app has no client secret; leave it out, or add the app as a web app.');
@@ -243,7 +240,7 @@ export class RelinkService {
     const provider = DEFAULT_PROVIDER;
     const clientIdProblem = provider.clientIdProblem(a.clientId);
     if (clientIdProblem) throw new ServiceError('usage', clientIdProblem);
-    // The secret goes to the keychain only: say so before asking Xero anything.
+    // The secret goes to the keychain only: say so before asking the provider anything.
     if (clientSecret) this.#requireKeychainAvailable();
     const doc = this.store.peek();
     if (Object.values(doc.apps).some((x) => x.clientId === a.clientId)) {
@@ -289,7 +286,7 @@ export class RelinkService {
         isAllowedEndpoint: endpointCheck(app),
       });
     } catch (err) {
-      throw new ServiceError('usage', `Relink cannot sign in at ${app.issuer}: ${(err as Error).message} Leave the sign-in server empty for Xero.`);
+      throw new ServiceError('usage', `Relink cannot sign in at ${app.issuer}: ${(err as Error).message} Leave the sign-in server empty for ${DEFAULT_PROVIDER.terms.name}.`);
     }
     const outcome = await providerOf(app).checkApp(app, client, this.opts.clock);
     if (!outcome.ok) throw new ServiceError(outcome.code, outcome.message);
@@ -315,8 +312,8 @@ export class RelinkService {
 
   /**
    * Refuses, before any browser opens, a sign-in Relink knows will fail: the keychain cannot keep its token, or
-   * Xero already rejects the app's credentials (a grant of the app was refused with invalid_client or
-   * unauthorized_client). Then the advisor would approve in Xero only to be told `invalid_client` at the very
+   * the provider already rejects the app's credentials (a grant of the app was refused with invalid_client or
+   * unauthorized_client). Then the advisor would approve there only to be told `invalid_client` at the very
    * last step; the fix is the app's secret (or client id), not a new sign-in. Returns the app otherwise.
    */
   assertConnectable(appRef: string): App {
@@ -325,11 +322,12 @@ export class RelinkService {
     const refused = Object.values(this.store.peek().grants).find((g) => g.appId === app.id && g.state === 'app-rejected');
     if (refused) {
       const code = refused.lastFailure?.detail ? ` (${refused.lastFailure.detail})` : '';
+      const { terms } = providerOf(app);
       throw new ServiceError(
         'rejected',
         app.authType === 'web'
-          ? `Xero rejects ${app.name}'s credentials${code}, so a sign-in would fail at its last step. Update the app's secret first: Apps → ${app.name} → Enter the new client secret. Nothing was changed.`
-          : `Xero rejects ${app.name}'s client id${code}, so a sign-in would fail at its last step. Check the app in Xero's developer portal first and add it again with its current client id. Nothing was changed.`,
+          ? `${terms.name} rejects ${app.name}'s credentials${code}, so a sign-in would fail at its last step. Update the app's secret first: Apps → ${app.name} → Enter the new client secret. Nothing was changed.`
+          : `${terms.name} rejects ${app.name}'s client id${code}, so a sign-in would fail at its last step. Check the app in ${terms.developerPortal} first and add it again with its current client id. Nothing was changed.`,
       );
     }
     return app;
@@ -337,11 +335,13 @@ export class RelinkService {
 
   /**
    * One consent in the system browser, then: store the refresh token for (app, staff member), read
-   * `/connections?authEventId=…` for what this consent ticked and `/connections` for everything reachable,
-   * and report which organisations were connected, reconnected, or are still missing and why.
+   * what this consent ticked and everything reachable (the provider's organisationsOfConsent), and report
+   * which organisations were connected, reconnected, or are still missing and why.
    */
   async connect(appRef: string, options: ConnectOptions): Promise<ConnectReport> {
     const app = this.assertConnectable(appRef);
+    const provider = providerOf(app);
+    const { terms } = provider;
     const client = await this.#clientFor(app);
     options.onScope?.({ tenantIds: this.#toTick(app.id, options.expectStaffId ?? null, options.expectTenantIds ?? []) });
     const result = await runAuthorization({
@@ -353,17 +353,17 @@ export class RelinkService {
       ...(options.signal ? { signal: options.signal } : {}),
     });
     if (result.kind !== 'connected') {
-      if (result.kind === 'denied') throw new ServiceError('not-authorised', 'The approval was declined in Xero, so nothing changed.');
+      if (result.kind === 'denied') throw new ServiceError('not-authorised', `The approval was declined in ${terms.name}, so nothing changed.`);
       if (result.kind === 'timeout') throw new ServiceError('not-authorised', 'No approval arrived before the time ran out; nothing changed. Run it again when ready.');
       if (isAuthorizationProblem(result)) {
-        const problem = describeAuthorizationProblem(result, { app: app.name, provider: 'Xero' });
+        const problem = describeAuthorizationProblem(result, { app: app.name, provider: terms.name, developerPortal: terms.developerPortal });
         throw new ServiceError(problem.code, problem.message);
       }
       if (result.kind !== 'failed') throw new ServiceError('not-authorised', 'Cancelled; nothing changed.');
-      if (!result.outcome || result.outcome.ok) throw new ServiceError('unreachable', `Could not reach Xero's sign-in service: ${result.reason}`);
-      const failure = providerOf(app).classifyTokenOutcome(result.outcome, this.opts.clock.now(), 'code-exchange');
+      if (!result.outcome || result.outcome.ok) throw new ServiceError('unreachable', `Could not reach ${terms.name}'s sign-in service: ${result.reason}`);
+      const failure = provider.classifyTokenOutcome(result.outcome, this.opts.clock.now(), 'code-exchange');
       if (failure.kind === 'invalid-client' || failure.kind === 'unauthorized-client') {
-        throw new ServiceError('rejected', `Xero rejected ${app.name}'s credentials (${failure.detail}). Check the client id and secret in Xero's developer portal.`);
+        throw new ServiceError('rejected', `${terms.name} rejected ${app.name}'s credentials (${failure.detail}). Check the client id and secret in ${terms.developerPortal}.`);
       }
       const unreachable = ['network', 'timeout', 'server-error'].includes(failure.kind);
       throw new ServiceError(unreachable ? 'unreachable' : 'rejected', `The sign-in did not complete: ${failure.detail}.`);
@@ -374,8 +374,8 @@ export class RelinkService {
     if (!tokens.refreshToken) {
       throw new ServiceError('rejected', `${app.name} did not receive a refresh token: its scopes must include offline_access.`);
     }
-    const staffId = claims ? providerOf(app).staffIdOf(claims) : null;
-    if (!staffId) throw new ServiceError('rejected', 'Xero did not say who approved (no id_token): the app needs the openid scope.');
+    const staffId = claims ? provider.staffIdOf(claims) : null;
+    if (!staffId) throw new ServiceError('rejected', `${terms.name} did not say who approved (no id_token): the app needs the openid scope.`);
     const email = claims?.email ?? claims?.preferred_username ?? '';
     const name = [claims?.given_name, claims?.family_name].filter(Boolean).join(' ') || email || staffId;
 
@@ -392,9 +392,11 @@ export class RelinkService {
     const receivedAt = this.opts.clock.now();
     this.#accessTokens.set(grantId, tokens.accessToken, receivedAt + tokens.expiresIn * 1000);
 
-    const api = this.#connectionsFor(app);
-    const all = await api.list(tokens.accessToken);
-    const ticked = result.authEventId ? await api.list(tokens.accessToken, { authEventId: result.authEventId }) : all;
+    const { all, ticked, consentIds } = await provider.organisationsOfConsent(this.#connectionsFor(app), {
+      accessToken: tokens.accessToken,
+      accessClaims: result.accessClaims,
+      callback: result.callback,
+    });
     const before = new Map(
       Object.values(doc.connections)
         .filter((c) => c.grantId === grantId)
@@ -417,7 +419,7 @@ export class RelinkService {
           appId: app.id,
           staffId,
           scopes: tokens.scope.length ? tokens.scope : app.scopes,
-          authEventIds: [...new Set([...(d.grants[grantId]?.authEventIds ?? []), ...(result.authEventId ? [result.authEventId] : [])])],
+          authEventIds: [...new Set([...(d.grants[grantId]?.authEventIds ?? []), ...consentIds])],
           connectedAt: d.grants[grantId]?.connectedAt ?? now,
           refreshTokenIssuedAt: now,
           lastRefreshAt: now,
@@ -468,7 +470,7 @@ export class RelinkService {
   }
 
   /**
-   * A web app's new client secret, after someone generated one in Xero's developer portal (the old one stops
+   * A web app's new client secret, after someone generated one in the provider's developer portal (the old one stops
    * working at once). Connections refused with `invalid_client` are given another try and checked now.
    */
   async updateClientSecret(appRef: string, clientSecret: string): Promise<PassSummary> {
@@ -477,7 +479,7 @@ export class RelinkService {
       throw new ServiceError('usage', `${app.name} signs in with PKCE and has no client secret; nothing to update.`);
     }
     const secret = clientSecret.trim();
-    if (!secret) throw new ServiceError('usage', 'Paste the client secret from Xero\'s developer portal (your app → Configuration).');
+    if (!secret) throw new ServiceError('usage', `Paste the client secret from ${providerOf(app).terms.appConfigurationPlace}.`);
     this.#requireKeychainAvailable();
     await this.#requireKeychain(() => this.vault.saveClientSecret(app.id, secret));
     this.#clients.delete(app.id);
@@ -544,8 +546,8 @@ export class RelinkService {
     this.#engine.stop();
     this.#unwatchKeychain?.();
     this.#stopReprobe();
-    // A refresh already sent may have rotated the token at Xero: let it store the new one and clear its journal
-    // marker, rather than leave the grant depending on a restart within Xero's 30-minute grace. Then give the
+    // A refresh already sent may have rotated the token at the provider: let it store the new one and clear its
+    // journal marker, rather than leave the grant depending on a restart within its grace period. Then give the
     // task it belongs to (the probe that follows) a moment to record its result, so it does not fail against a
     // closed store. Both bounded, so a hung request cannot hold a stopping process for ever.
     const settle = async (busy: () => boolean, ms: number) => {
@@ -556,6 +558,18 @@ export class RelinkService {
     if (this.#assessTimer) clearTimeout(this.#assessTimer);
     await this.assess();
     await this.store.close();
+  }
+
+  /**
+   * Deletes this profile's secrets — every grant's refresh token and every web app's client secret — when the
+   * vault can be used now (otherwise nothing: a locked keychain is not asked to forget). For a host throwing a
+   * profile away (an old demo), so that it never needs to reach into the storage itself.
+   */
+  async forgetSecrets(): Promise<void> {
+    if (this.keychainState !== 'available') return;
+    const doc = this.store.peek();
+    for (const id of Object.keys(doc.grants)) await this.vault.deleteGrant(id);
+    for (const a of Object.values(doc.apps)) if (a.authType === 'web') await this.vault.deleteClientSecret(a.id);
   }
 
   // ── health, incidents, status ──────────────────────────────────────────────────────────────────────
@@ -811,14 +825,16 @@ export class RelinkService {
       status: () => this.status(),
       connect: (appId, options) => this.connect(appId, options),
       error: (code, message) => new ServiceError(code, message),
+      providerOf,
     });
     return this.#firmWorkflows;
   }
 
   /**
-   * Disconnects one organisation from an app in Xero (`DELETE /connections/{id}`), e.g. a client connected by a
-   * box ticked by mistake. It cannot be undone — connecting it again takes a new approval in Xero — so hosts ask
-   * first. The connection is then forgotten (a deliberate disconnect is not a broken connection) and logged.
+   * Disconnects one organisation from an app at its provider (the provider's `connections().remove`), e.g. a
+   * client connected by a box ticked by mistake. It cannot be undone — connecting it again takes a new approval
+   * — so hosts ask first. The connection is then forgotten (a deliberate disconnect is not a broken connection)
+   * and logged.
    */
   async disconnectConnection(connectionId: string): Promise<{ appId: string; tenantId: string; organisation: string; removed: boolean }> {
     const doc = this.store.peek();
@@ -829,8 +845,9 @@ export class RelinkService {
     const organisation = doc.organisations[c.tenantId]?.name ?? c.tenantId;
     if (!app || !g) throw new ServiceError('not-found', `Relink no longer holds the sign-in behind ${organisation}'s connection.`);
     const who = doc.staff[g.staffId]?.name || doc.staff[g.staffId]?.email || g.staffId;
-    const inXero = `disconnect ${app.name} in Xero instead (${organisation} → Settings → Connected apps).`;
-    if (g.state !== 'active') throw new ServiceError('usage', `${who}'s sign-in for ${app.name} no longer works, so Relink cannot disconnect ${organisation}: ${inXero}`);
+    const { terms } = providerOf(app);
+    const inProvider = `disconnect ${app.name} in ${terms.name} instead (${organisation} → ${terms.connectedAppsPlace}).`;
+    if (g.state !== 'active') throw new ServiceError('usage', `${who}'s sign-in for ${app.name} no longer works, so Relink cannot disconnect ${organisation}: ${inProvider}`);
     this.#requireKeychainAvailable();
     const api = this.#connectionsFor(app);
     const token = async (renew: boolean): Promise<string> => {
@@ -843,8 +860,8 @@ export class RelinkService {
         throw new ServiceError(
           r.kind === 'transient' ? 'unreachable' : 'rejected',
           r.kind === 'transient'
-            ? `Could not reach Xero to disconnect ${organisation} (${r.failure.detail}); nothing was changed. Try again.`
-            : `Xero no longer accepts ${who}'s sign-in for ${app.name}, so Relink cannot disconnect ${organisation}: ${inXero}`,
+            ? `Could not reach ${terms.name} to disconnect ${organisation} (${r.failure.detail}); nothing was changed. Try again.`
+            : `${terms.name} no longer accepts ${who}'s sign-in for ${app.name}, so Relink cannot disconnect ${organisation}: ${inProvider}`,
         );
       }
       return fresh;
@@ -855,7 +872,7 @@ export class RelinkService {
       const unreachable = ['network', 'timeout', 'server-error', 'rate-limited'].includes(res.failure.kind);
       throw new ServiceError(
         unreachable ? 'unreachable' : 'rejected',
-        `Xero did not disconnect ${organisation} from ${app.name}; nothing was changed. ${unreachable ? 'Try again in a moment.' : `Try again, or ${inXero}`} (${res.failure.detail})`,
+        `${terms.name} did not disconnect ${organisation} from ${app.name}; nothing was changed. ${unreachable ? 'Try again in a moment.' : `Try again, or ${inProvider}`} (${res.failure.detail})`,
       );
     }
     await this.store.update((d) => {
@@ -866,7 +883,7 @@ export class RelinkService {
       grantId: g.id,
       staffId: g.staffId,
       tenantIds: [c.tenantId],
-      detail: `${organisation} disconnected from ${app.name} in Xero${res.removed ? '' : ' (Xero no longer had it)'}.`,
+      detail: `${organisation} disconnected from ${app.name} in ${terms.name}${res.removed ? '' : ` (${terms.name} no longer had it)`}.`,
     });
     await this.assess();
     return { appId: app.id, tenantId: c.tenantId, organisation, removed: res.removed };

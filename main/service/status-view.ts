@@ -1,6 +1,7 @@
 import { statusSnapshotSchema, type StatusSnapshot } from '../../shared/api.js';
-import { REFRESH_TOKEN_LIFETIME_DAYS } from '../../shared/domain.js';
 import type { HealthReport } from '../health/assess.js';
+import { refreshTokenExpiresAt } from '../health/lifetime.js';
+import { DEFAULT_PROVIDER, providerOf } from '../providers/registry.js';
 import type { KeychainState } from '../secrets/keychain.js';
 import type { DeepReadonly, MetadataDocument } from '../store/schema.js';
 
@@ -9,8 +10,6 @@ import type { DeepReadonly, MetadataDocument } from '../store/schema.js';
  * projected into the API's shape and checked against its schema. Pure: the service passes what it knows
  * of the moment (the time, the keychain's state, the clock skew Xero's answers showed).
  */
-
-const DAY = 86_400_000;
 
 export interface StatusFacts {
   generatedAt: string;
@@ -56,7 +55,7 @@ export function statusView(doc: DeepReadonly<MetadataDocument>, report: HealthRe
         health: v?.health ?? 'unverified',
         cause: v?.cause ?? null,
         lastRefreshAt: g.lastRefreshAt,
-        refreshTokenExpiresAt: new Date(Date.parse(g.refreshTokenIssuedAt) + REFRESH_TOKEN_LIFETIME_DAYS * DAY).toISOString(),
+        refreshTokenExpiresAt: refreshTokenExpiresAt(g, providerOf({ provider: doc.apps[g.appId]?.provider ?? DEFAULT_PROVIDER.id }).policy),
         daysLeft: v?.daysLeft ?? 0,
         lastFailure: g.lastFailure?.detail ?? null,
       };

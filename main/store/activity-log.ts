@@ -4,6 +4,7 @@ import readline from 'node:readline';
 import { isoNow, type Clock } from '../core/clock.js';
 import { redactSecrets } from '../core/redact.js';
 import { activityEntrySchema, type ActivityEntry } from '../../shared/domain.js';
+import type { ActivityLogPort, ActivityQuery, NewActivityEntry } from './ports.js';
 
 /**
  * The activity log: what Relink and the advisors did, one JSON object per line in `activity.jsonl` in the
@@ -17,19 +18,10 @@ export const ACTIVITY_FILE = 'activity.jsonl';
 
 export { activityEntrySchema } from '../../shared/domain.js';
 export type { ActivityEntry } from '../../shared/domain.js';
-export type NewActivityEntry = Omit<ActivityEntry, 'ts'> & { ts?: string };
+export type { ActivityQuery, NewActivityEntry } from './ports.js';
 
-export interface ActivityQuery {
-  /** Inclusive ISO time. */
-  from?: string;
-  /** Exclusive ISO time. */
-  to?: string;
-  action?: string;
-  /** The newest `limit` matching entries (still returned oldest first). */
-  limit?: number;
-}
-
-export class ActivityLog {
+/** The activity log in the profile folder (the local ActivityLogPort). */
+export class ActivityLog implements ActivityLogPort {
   readonly path: string;
   /** Appends run one after another so lines keep the order in which `append` was called. */
   #tail: Promise<unknown> = Promise.resolve();

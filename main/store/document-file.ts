@@ -5,9 +5,9 @@ import Conf from 'conf';
 
 /**
  * One JSON document in one file, read and written whole. `conf` reads it — electron-store inside Electron
- * (electron-store-backend.ts), plain conf under Node (tests, the CLI) — and Relink writes it itself, with a
- * write that is checked before it replaces anything (`writeVerified` below): a temporary file, every byte
- * written, fsync, read back and compared, and only then renamed over the target. So a crash or a full disk
+ * (../electron/electron-store-backend.ts), plain conf under Node (tests, the CLI) — and Relink writes it
+ * itself, with a write that is checked before it replaces anything (`writeVerified` below): a temporary
+ * file, every byte written, fsync, read back and compared, and only then renamed over the target. So a crash or a full disk
  * leaves the old file or the new one, never half of each (security-anchors §5 #16–#17).
  *
  * Why not conf's own write: conf writes through `atomically` 2.1.1, which makes one `writeSync` call and

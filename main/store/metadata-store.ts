@@ -13,6 +13,8 @@ import {
   type DeepReadonly,
   type MetadataDocument,
 } from './schema.js';
+import { ChangeTracker } from './change-tracker.js';
+import type { CommitEvent, DocumentStore, Mutator, RecoveryEvent, UpdateOptions } from './ports.js';
 
 /**
  * The metadata document in memory, persisted to one file shared by every Relink process of this user (the
@@ -39,6 +41,9 @@ import {
  * Relative changes (`consecutiveFailures += 1`) are fine: each run starts from a document that does not
  * contain the change yet.
  *
+ * Every update is announced once applied (`onCommit`, the DocumentStore port's commit event), naming the
+ * records it changed as the store saw the mutator change them (change-tracker.ts).
+ *
  * Damage is never silently reset: an unreadable or invalid file is moved aside (`relink.corrupt.<time>.json`)
  * and the last good copy (`relink.last-good.json`) restored, and `onRecovery` listeners are told. A file from
  * a newer schema is refused and left untouched.
@@ -54,15 +59,10 @@ import {
  * durable update that can never settle. A CLI should still `close()` the store to learn about write errors.
  */
 
-export type Mutator = (doc: MetadataDocument) => void;
+export type { Mutator, UpdateOptions } from './ports.js';
 
 /** How long a durable change waits for company before it is written. */
 const URGENT_WRITE_MS = 10;
-
-export interface UpdateOptions {
-  /** Resolve only once this change is on disk; reject if the write that carries it fails. */
-  durable?: boolean;
-}
 
 export interface MetadataStoreOptions {
   /** Minimum time between two writes of the file (default 100 ms). */
@@ -78,29 +78,7 @@ export interface MetadataStoreOptions {
   fullValidationIntervalMs?: number;
 }
 
-export type RecoveryKind =
-  /** The file was damaged; the last good copy replaced it. Changes since that copy are lost. */
-  | 'restored-last-good'
-  /** The file and its last good copy were both unusable: Relink started with an empty document. */
-  | 'started-empty'
-  /** The file was damaged while this process held a good copy in memory, which was written in its place. */
-  | 'rewrote-from-memory';
-
-export interface RecoveryEvent {
-  kind: RecoveryKind;
-  at: string;
-  /** The metadata file. */
-  path: string;
-  /** Where the damaged file was moved; it is kept for support and never deleted by Relink. */
-  quarantinedPath: string;
-  /** When the last good copy was unusable too, where it was moved. */
-  lastGoodQuarantinedPath?: string;
-  /** What was wrong with the file (never its content). */
-  reason: string;
-  /** One sentence for the advisor. */
-  message: string;
-  severity: 'warning' | 'error';
-}
+export type { RecoveryEvent, RecoveryKind } from './ports.js';
 
 export interface OpenResult {
   source: 'file' | 'new' | 'recovered';
@@ -114,7 +92,7 @@ interface Pending {
   waiter?: { resolve: () => void; reject: (error: unknown) => void };
 }
 
-export class MetadataStore {
+export class MetadataStore implements DocumentStore {
   readonly #coalesceMs: number;
   readonly #lastGoodIntervalMs: number;
   readonly #maxRetryDelayMs: number;
@@ -149,6 +127,9 @@ export class MetadataStore {
 
   readonly #recoveryListeners = new Set<(event: RecoveryEvent) => void>();
   readonly #errorListeners = new Set<(error: Error) => void>();
+  readonly #commitListeners = new Set<(event: CommitEvent) => void>();
+  /** Watches each update's mutator to name what it changed (the commit event). */
+  readonly #tracker = new ChangeTracker();
 
   /** For tests and benchmarks. */
   readonly stats = { writes: 0, rebases: 0, failedWrites: 0 };
@@ -172,6 +153,17 @@ export class MetadataStore {
   onRecovery(listener: (event: RecoveryEvent) => void): () => void {
     this.#recoveryListeners.add(listener);
     return () => this.#recoveryListeners.delete(listener);
+  }
+
+  /**
+   * Told after every update this process commits (applies to the live document, which every reader sees from
+   * then on), with the records it changed: the mutation is watched as it runs (change-tracker.ts). Updates
+   * are watched only while at least one listener is subscribed. Changes another process wrote, adopted when
+   * a write rebases, are not announced (yet): the firm database's store announces those (LISTEN/NOTIFY).
+   */
+  onCommit(listener: (event: CommitEvent) => void): () => void {
+    this.#commitListeners.add(listener);
+    return () => this.#commitListeners.delete(listener);
   }
 
   /** Write failures, rejected mutators, a failed last-good refresh. The store keeps retrying writes. */
@@ -219,8 +211,12 @@ export class MetadataStore {
     const doc = this.#requireOpen();
     if (this.#closed) return Promise.reject(new Error('MetadataStore is closed'));
     if (this.#refused) return Promise.reject(this.#refused);
+    let event: CommitEvent | null = null;
     try {
-      mutator(doc);
+      // Watched only while someone listens: watching costs about twice the time of a mutator that loops over a
+      // whole collection (see change-tracker.ts), and nobody should pay that for an event no one reads.
+      if (this.#commitListeners.size > 0) event = this.#tracker.apply(doc, mutator);
+      else mutator(doc);
     } catch (error) {
       // The mutator may have changed part of the document before throwing: rebuild it without it.
       this.#rebuild();
@@ -237,6 +233,7 @@ export class MetadataStore {
         })
       : Promise.resolve();
     this.#schedule();
+    if (event) this.#emitCommit(event);
     return done;
   }
 
@@ -401,6 +398,17 @@ export class MetadataStore {
       }
     }
     return full;
+  }
+
+  #emitCommit(event: CommitEvent): void {
+    for (const listener of this.#commitListeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        // A listener's failure must not undo or fail an update that is already applied.
+        this.#emitError(asError(error, 'A commit listener failed'));
+      }
+    }
   }
 
   #emitError(error: Error): void {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { isoNow, type Clock } from '../core/clock.js';
+import type { DamagedMarker, JournalContents, RefreshJournalPort, RefreshMarker } from './ports.js';
 
 /**
  * The write-ahead "refresh in flight" journal (security-anchors §3 H3). Before the refresher sends a refresh
@@ -31,6 +32,7 @@ const TMP_SUFFIX = '.tmp';
 const STALE_TMP_MS = 60_000;
 
 const isoDate = z.iso.datetime({ offset: true });
+/** The marker as stored; its type is the port's (ports.ts), which the schema must produce. */
 export const refreshMarkerSchema = z
   .object({
     grantId: z.string().min(1),
@@ -38,24 +40,11 @@ export const refreshMarkerSchema = z
     pid: z.number().int().min(0),
     attempt: z.number().int().min(1),
   })
-  .strict();
-export type RefreshMarker = z.infer<typeof refreshMarkerSchema>;
+  .strict() satisfies z.ZodType<RefreshMarker>;
+export type { DamagedMarker, JournalContents, RefreshMarker } from './ports.js';
 
-/** A marker file that exists but cannot be read: a refresh may have been in flight for this grant. */
-export interface DamagedMarker {
-  grantId: string;
-  path: string;
-  /** The file's modification time: when the refresh was (probably) started; null if even that was unreadable. */
-  modifiedAt: string | null;
-  reason: string;
-}
-
-export interface JournalContents {
-  markers: RefreshMarker[];
-  damaged: DamagedMarker[];
-}
-
-export class RefreshJournal {
+/** The journal in the profile folder (the local RefreshJournalPort). */
+export class RefreshJournal implements RefreshJournalPort {
   readonly dir: string;
   readonly generationsDir: string;
 

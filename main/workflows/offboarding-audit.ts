@@ -2,9 +2,11 @@ import type { App, Connection, StaffMember } from '../../shared/domain.js';
 import type { AuditReport, Offboarding, OffboardingMove, StaffRef } from '../../shared/workflows.js';
 import { HEALTH_LABELS } from '../../shared/plain-words.js';
 import { authorisedByStaff, trackedHealth } from './tracked-health.js';
+import type { Provider } from '../providers/provider.js';
 import {
   actorWords,
   appName,
+  appProvider,
   byName,
   currentConnections,
   day,
@@ -24,7 +26,8 @@ import {
  *
  * Dependencies:
  * - every connection reached through a grant they authorised (per app, per organisation, with its health);
- * - every app recorded as created by them in Xero's developer portal (deleting their Xero user deletes it);
+ * - every app recorded as created by them in its provider's developer portal, where deleting their login deletes
+ *   it (`policy.appDeletedWithCreator`; elsewhere an app outlives its creator and nothing depends on them);
  * - every tracked third-party connection they authorised.
  *
  * When is a connection moved? When the same app reaches the same organisation through a working grant of the
@@ -35,8 +38,8 @@ import {
  *
  * An app they created counts as moved only when Relink has verified it: a replacement app (not created by them)
  * was chosen and every organisation the app reached is reached through the replacement by a working sign-in of
- * someone else — or the app is no longer recorded as theirs. An advisor's statement that Xero transferred the
- * app (Relink cannot see Xero's developer portal) is accepted only as an explicit override, named, dated and with
+ * someone else — or the app is no longer recorded as theirs. An advisor's statement that the provider transferred
+ * the app (Relink cannot see its developer portal) is accepted only as an explicit override, named, dated and with
  * what they said, and it stays marked as an override everywhere the audit goes (window, CSV, PDF). A connection
  * of the app is also moved when the replacement reaches its organisation: it would not survive the app anyway.
  *
@@ -51,12 +54,19 @@ function recorded(by: 'advisor' | 'cli', person: string | undefined): string {
   return `recorded by ${person ?? 'an advisor'} in Relink`;
 }
 
-export function appGuidance(app: App, s: StaffMember, orgCount: number): string {
+/** Whether the leaver's record as an app's creator makes the app depend on them (its provider deletes it with them). */
+export function goesWithCreator(world: Pick<WorkflowWorld, 'apps' | 'providerOf'>, app: App): boolean {
+  return appProvider(world, app.id).policy.appDeletedWithCreator;
+}
+
+/** `provider`: the app's (only asked about apps whose provider deletes them with their creator). */
+export function appGuidance(app: App, s: StaffMember, orgCount: number, provider: Pick<Provider, 'terms'>): string {
   const who = s.name || s.email || s.id;
+  const { terms } = provider;
   return (
-    `${who} created ${app.name} in Xero's developer portal. Deleting ${who}'s Xero user deletes the app, and every ` +
+    `${who} created ${app.name} in ${terms.developerPortal}. Deleting ${who}'s ${terms.name} user deletes the app, and every ` +
     `organisation connected through it (${orgCount}) loses it at once. Before removing ${who}, either have the app moved ` +
-    `to a developer login the firm owns (ask Xero whether it can be transferred), or create a replacement app under a ` +
+    `to a developer login the firm owns (ask ${terms.name} whether it can be transferred), or create a replacement app under a ` +
     `firm login, add it to Relink and reconnect its organisations. Then mark this done.`
   );
 }
@@ -96,7 +106,7 @@ export function appResolution(off: Offboarding | undefined, appId: string): Offb
   return m && m.how !== 'withdrawn' ? m : undefined;
 }
 
-/** Organisations an app reaches now (any person's connection Xero listed). */
+/** Organisations an app reaches now (any person's connection its provider listed). */
 function tenantsOf(world: WorkflowWorld, appId: string): string[] {
   return [...new Set(Object.values(world.connections).filter((c) => c.appId === appId && c.present).map((c) => c.tenantId))];
 }
@@ -120,8 +130,9 @@ export function auditStaff(world: WorkflowWorld, staffId: string): AuditReport {
   const grants = Object.values(world.grants).filter((g) => g.staffId === staffId);
   const grantIds = new Set(grants.map((g) => g.id));
   // Apps they created and the replacement chosen for each (a connection reached through it is moved too).
-  const appIds = new Set(Object.values(world.apps).filter((a) => namesStaff(a.createdBy, s)).map((a) => a.id));
-  for (const m of off?.moves ?? []) if (m.kind === 'app' && m.appId && world.apps[m.appId]) appIds.add(m.appId);
+  // Only apps whose provider deletes them with their creator depend on the leaver.
+  const appIds = new Set(Object.values(world.apps).filter((a) => namesStaff(a.createdBy, s) && goesWithCreator(world, a)).map((a) => a.id));
+  for (const m of off?.moves ?? []) if (m.kind === 'app' && m.appId && world.apps[m.appId] && goesWithCreator(world, world.apps[m.appId]!)) appIds.add(m.appId);
   const replacementOf = new Map<string, string>();
   for (const id of appIds) {
     const r = appResolution(off, id);
@@ -153,7 +164,7 @@ export function auditStaff(world: WorkflowWorld, staffId: string): AuditReport {
       movedTo: moved ? refOf(world, moved.staffId) : null,
       movedBy: moved
         ? record
-          ? `${movedToName} approved in Xero${through} (${recorded(record.by, record.person)})`
+          ? `${movedToName} approved in ${appProvider(world, moved.appId).terms.name}${through} (${recorded(record.by, record.person)})`
           : `${movedToName} already had it connected${through}`
         : null,
       movedAt: record?.at ?? null,
@@ -170,14 +181,14 @@ export function auditStaff(world: WorkflowWorld, staffId: string): AuditReport {
       const record = appResolution(off, app.id);
       const stillTheirs = namesStaff(app.createdBy, s);
       const candidates = Object.values(world.apps)
-        .filter((a) => a.id !== app.id && !appIds.has(a.id) && !namesStaff(a.createdBy, s))
+        .filter((a) => a.id !== app.id && !appIds.has(a.id) && !(namesStaff(a.createdBy, s) && goesWithCreator(world, a)))
         .sort(byName((a) => a.name))
         .map((a) => ({ appId: a.id, appName: a.name }));
       const base = {
         appId: app.id,
         appName: app.name,
         organisations: reached.length,
-        guidance: appGuidance(app, s, reached.length),
+        guidance: appGuidance(app, s, reached.length, appProvider(world, app.id)),
         replacementCandidates: candidates,
         note: record?.note ?? null,
       };
@@ -266,7 +277,8 @@ export function auditStaff(world: WorkflowWorld, staffId: string): AuditReport {
   for (const [appId, tenants] of remainingByApp) {
     const app = world.apps[appId];
     const names = tenants.map((t) => orgName(world, t));
-    if (app?.multiOrgConsent) {
+    // One consent for them all only where the app and its provider connect many organisations at once.
+    if (app?.multiOrgConsent && appProvider(world, appId).policy.consent === 'many-organisations') {
       plan.push({ kind: 'reconnect', appId, tenantIds: tenants, trackedId: null, reconnectUrl: null, text: `Reconnect ${appName(world, appId)} as ${asWhom}, ticking ${listNames(names, 5)}.` });
     } else {
       for (const t of tenants) {
@@ -310,18 +322,20 @@ export function auditStaff(world: WorkflowWorld, staffId: string): AuditReport {
   }
   const overrides: string[] = [];
   for (const a of appsCreated) {
+    // Every app listed here is deleted with its creator (see `goesWithCreator`).
+    const { terms } = appProvider(world, a.appId);
     if (a.state === 'overridden' && a.override) {
       overrides.push(
-        `${a.appName}: ${who} created it in Xero's developer portal. ${a.override.by} marked it ${a.how ?? 'done'}${a.override.newOwner ? ` to ${a.override.newOwner}` : ''} on ${day(a.override.at)} ("${a.override.reason}"). ` +
-          `Relink cannot see Xero's developer portal, so this rests on their word: if the app is still ${who}'s, deleting their Xero user deletes it and cuts off ${plural(a.organisations, 'organisation')}.`,
+        `${a.appName}: ${who} created it in ${terms.developerPortal}. ${a.override.by} marked it ${a.how ?? 'done'}${a.override.newOwner ? ` to ${a.override.newOwner}` : ''} on ${day(a.override.at)} ("${a.override.reason}"). ` +
+          `Relink cannot see ${terms.developerPortal}, so this rests on their word: if the app is still ${who}'s, deleting their ${terms.name} user deletes it and cuts off ${plural(a.organisations, 'organisation')}.`,
       );
     }
     if (a.state !== 'depends') continue;
     const missing = a.replacement?.organisations.filter((o) => !o.reached) ?? [];
     reasons.push(
       a.replacement
-        ? `${who} created ${a.appName} in Xero's developer portal. Its replacement ${a.replacement.appName} does not reach ${plural(missing.length, 'organisation')} of ${a.replacement.organisations.length} yet (${listNames(missing.map((o) => o.name), 5)}): connect ${a.replacement.appName} for ${missing.length === 1 ? 'it' : 'them'} first.`
-        : `${who} created ${a.appName} in Xero's developer portal: deleting their Xero user deletes it (${plural(a.organisations, 'organisation')}).`,
+        ? `${who} created ${a.appName} in ${terms.developerPortal}. Its replacement ${a.replacement.appName} does not reach ${plural(missing.length, 'organisation')} of ${a.replacement.organisations.length} yet (${listNames(missing.map((o) => o.name), 5)}): connect ${a.replacement.appName} for ${missing.length === 1 ? 'it' : 'them'} first.`
+        : `${who} created ${a.appName} in ${terms.developerPortal}: deleting their ${terms.name} user deletes it (${plural(a.organisations, 'organisation')}).`,
     );
   }
   for (const t of tracked) if (t.state === 'depends') reasons.push(`${t.app} in ${t.organisation} was authorised by ${who}.`);

@@ -9,7 +9,7 @@ import type {
   RunState,
 } from '../../shared/workflows.js';
 import { trackedView } from './tracked-health.js';
-import { appName, listNames, orgName, staffName, type WorkflowWorld } from './world.js';
+import { appName, appProvider, listNames, orgName, staffName, type ProviderFacts, type WorkflowWorld } from './world.js';
 
 /**
  * Working through a reconnect plan, one consent at a time. Pure transitions on a `ReconnectRun` (the caller
@@ -22,7 +22,7 @@ import { appName, listNames, orgName, staffName, type WorkflowWorld } from './wo
  *   app and person finishes it (never a new plan);
  * - an organisation ticked that another item of the same app and person plans completes that item;
  * - an organisation ticked that no item plans is a connection the advisor did not set out to make (a wrong box
- *   ticked on Xero's consent page connects a new client): it is flagged, never reported as plain "done"
+ *   ticked on the provider's consent page connects a new client): it is flagged, never reported as plain "done"
  *   (outcome `unplanned`), and the run view offers to disconnect it;
  * - approved by someone other than the planned staff member → not counted: the item fails with the warning,
  *   because the organisations now depend on that other person.
@@ -98,19 +98,20 @@ export function recordConsent(
   run: ReconnectRun,
   itemId: string,
   report: ConnectReport,
-  world: Pick<WorkflowWorld, 'apps' | 'organisations' | 'staff'>,
+  world: Pick<WorkflowWorld, 'organisations' | 'staff'> & ProviderFacts,
   now: string,
 ): Judged {
   const item = run.items.find((i) => i.id === itemId);
   if (!item) throw new Error(`No item ${itemId} in plan ${run.id}.`);
   const plannedName = staffName(world, item.staffId);
   const app = appName(world, item.appId);
+  const provider = appProvider(world, item.appId).terms.name;
 
   if (report.staff.id !== item.staffId) {
     const approver = `${report.staff.name}${report.staff.email ? ` (${report.staff.email})` : ''}`;
     const reason =
-      `Approved in Xero by ${approver}, not by ${plannedName}, so it does not count: those organisations now depend on ` +
-      `${report.staff.name}. Sign in to Xero as ${plannedName} and run this step again, or skip it.`;
+      `Approved in ${provider} by ${approver}, not by ${plannedName}, so it does not count: those organisations now depend on ` +
+      `${report.staff.name}. Sign in to ${provider} as ${plannedName} and run this step again, or skip it.`;
     const next = withItem(run, itemId, (i) => ({
       ...i,
       state: 'failed',
@@ -136,7 +137,7 @@ export function recordConsent(
     ? ` Not planned: this approval also connected ${names(extra)} to ${app}, which the plan did not ask for. If ${extra.length === 1 ? 'it was' : 'they were'} ticked by mistake, disconnect ${them}.`
     : '';
   const whyMissing = (t: string) =>
-    report.stillMissing.find((m) => m.tenantId === t)?.reason ?? `Xero does not list ${orgName(world, t)} for ${app} after this approval: approve again and tick it.`;
+    report.stillMissing.find((m) => m.tenantId === t)?.reason ?? `${provider} does not list ${orgName(world, t)} for ${app} after this approval: approve again and tick it.`;
   const reason = missing.length
     ? `Still missing: ${missing.map((t) => `${orgName(world, t)} (${whyMissing(t)})`).join('; ')}.${extraNote}`
     : extraNote.trim() || null;
@@ -179,7 +180,7 @@ export function recordConsent(
   return { run: settle(next, now), outcome: missing.length ? 'partial' : extra.length ? 'unplanned' : 'done', message };
 }
 
-/** The consent could not be given (declined, timed out, Xero unreachable…): the item fails with the reason. */
+/** The consent could not be given (declined, timed out, the provider unreachable…): the item fails with the reason. */
 export function recordFailure(run: ReconnectRun, itemId: string, reason: string, now: string): ReconnectRun {
   const next = withItem(run, itemId, (i) => ({ ...i, state: 'failed', reason, attempts: i.attempts + 1, lastAttemptAt: now, finishedAt: null }));
   return settle(next, now);
@@ -222,7 +223,8 @@ export function runView(run: ReconnectRun, world: WorkflowWorld): ReconnectRunVi
         appName: appName(world, i.appId),
         staffName: staffName(world, i.staffId),
         staffEmail: s?.email ?? '',
-        multiOrgConsent: world.apps[i.appId]?.multiOrgConsent ?? false,
+        // As the plan says it: only where one consent can connect many organisations.
+        multiOrgConsent: (world.apps[i.appId]?.multiOrgConsent ?? false) && appProvider(world, i.appId).policy.consent === 'many-organisations',
         organisations: [
           ...i.orgIds.map((t) => ({
             tenantId: t,

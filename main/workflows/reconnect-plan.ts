@@ -5,6 +5,7 @@ import {
   activeDeclarations,
   actorWords,
   appName,
+  appProvider,
   byName,
   currentConnections,
   day,
@@ -12,8 +13,10 @@ import {
   orgName,
   plural,
   staffName,
+  staffProvider,
   staffRef,
   UNVERIFIED,
+  type ProviderFacts,
   type WorkflowWorld,
 } from './world.js';
 
@@ -22,23 +25,27 @@ import {
  * checklist of third-party apps to reconnect in their own settings.
  *
  * What goes in: for each staff member in scope,
- * - every connection of a grant Xero refused (`revoked`): a reconnect as the same person brings it back;
+ * - every connection of a grant its provider refused (`revoked`): a reconnect as the same person brings it back;
  * - every connection of a grant covered by a declared password change that has not worked since (no
- *   successful refresh or reconnect after the declaration): the advisor knows before Relink has tried;
+ *   successful refresh or reconnect after the declaration), when its provider's password change ends every
+ *   grant (`policy.passwordChangeRevokesGrants`): the advisor knows before Relink has tried;
  * - a connection missing from an otherwise working grant (an organisation's admin disconnected the app, or it
  *   was not ticked last time): a reconnect ticking that organisation brings it back.
- * What stays out, with a note saying what to do instead: grants whose app credentials Xero rejects (no consent
+ * What stays out, with a note saying what to do instead: grants whose app credentials the provider rejects (no consent
  * can fix that), people marked leaving or removed (move their connections: the offboarding audit), and
  * organisations the person lost access to or that another approval took over.
  *
- * Grouping: by (app, staff member). An app with multi-organisation consent needs ONE consent per group, whatever
- * the number of organisations. Any other app offers a single choice on Xero's consent page, so the plan asks
- * for one consent per organisation: a refused grant may have taken its connections with it (a revocation
- * removes them all, xero-protocol.md §6), and then each needs its own. Xero keeps a person's earlier
- * connections when they approve again, though, and one token reaches all of them (§6, both confirmed): where
- * it still holds some, one approval brings those back together and the run skips the approvals no longer
- * needed. Relink cannot read `/connections` through a refused sign-in, so the plan's count is the one that
- * always works, and `fewestConsents` with `countNote` say how few it may turn out to be.
+ * Grouping: by (app, staff member), and what one consent connects is the provider's `policy.consent`.
+ * With 'many-organisations' (Xero's rules, xero-protocol.md §6), an app with multi-organisation consent needs
+ * ONE consent per group, whatever the number of organisations. Any other app offers a single choice on the
+ * consent page, so the plan asks for one consent per organisation: a refused grant may have taken its
+ * connections with it (a revocation removes them all), and then each needs its own. Such a provider keeps a
+ * person's earlier connections when they approve again, though, and one token reaches all of them (§6, both
+ * confirmed): where it still holds some, one approval brings those back together and the run skips the
+ * approvals no longer needed. Relink cannot read `/connections` through a refused sign-in, so the plan's count
+ * is the one that always works, and `fewestConsents` with `countNote` say how few it may turn out to be.
+ * With 'one-organisation', every consent connects exactly one organisation and brings back nothing else: one
+ * consent per organisation, and that is also the fewest.
  */
 
 export interface PlanFilter {
@@ -49,9 +56,13 @@ export interface PlanFilter {
 /** Causes a reconnect as the same person cannot fix. */
 const NOT_BY_RECONNECT = new Set(['staff-removed', 'token-replaced', 'role-restricted']);
 
-/** The latest declared (and not withdrawn) password change this grant has not been used successfully since, if any. */
-export function declaredBreak(g: Grant, world: Pick<WorkflowWorld, 'passwordChanges'>): string | null {
+/**
+ * The latest declared (and not withdrawn) password change this grant has not been used successfully since, if
+ * any: only for a provider whose password change ends every grant (otherwise a declaration breaks nothing).
+ */
+export function declaredBreak(g: Grant, world: Pick<WorkflowWorld, 'passwordChanges'> & ProviderFacts): string | null {
   if (g.state !== 'active') return null;
+  if (!appProvider(world, g.appId).policy.passwordChangeRevokesGrants) return null;
   const lastGood = g.lastRefreshAt ?? g.connectedAt;
   let latest: string | null = null;
   for (const d of activeDeclarations(world)) {
@@ -112,11 +123,15 @@ export function planReconnect(world: WorkflowWorld, filter: PlanFilter = {}): Re
   }
 
   const consents: PlanConsent[] = [];
-  /** The fewest approvals the plan could take, if Xero still holds every connection Relink last saw. */
+  /** The fewest approvals the plan could take, if each provider still holds every connection Relink last saw. */
   let fewest = 0;
   const mayTakeFewer: string[] = [];
+  /** The providers of those groups, for the count note (today only ever one). */
+  const holders = new Set<string>();
   for (const group of groups.values()) {
     const app = world.apps[group.appId]!;
+    const provider = appProvider(world, app.id);
+    const manyOrganisations = provider.policy.consent === 'many-organisations';
     const person = world.staff[group.staffId];
     const who = staffName(world, group.staffId);
     const email = person?.email ?? '';
@@ -126,10 +141,12 @@ export function planReconnect(world: WorkflowWorld, filter: PlanFilter = {}): Re
         return { tenantId: c.tenantId, name: orgName(world, c.tenantId), health: h.health, cause: h.cause, listed: c.present };
       })
       .sort(byName((o) => o.name));
-    const base = { appId: app.id, appName: app.name, staffId: group.staffId, staffName: who, staffEmail: email, multiOrgConsent: app.multiOrgConsent };
-    const signIn = `Sign in to Xero as ${who}${email ? ` (${email})` : ''}`;
+    // Multi-organisation consent is only possible where one consent can connect many organisations.
+    const multiOrgConsent = app.multiOrgConsent && manyOrganisations;
+    const base = { appId: app.id, appName: app.name, staffId: group.staffId, staffName: who, staffEmail: email, multiOrgConsent };
+    const signIn = `Sign in to ${provider.terms.name} as ${who}${email ? ` (${email})` : ''}`;
     const view = (o: (typeof orgs)[number]) => ({ tenantId: o.tenantId, name: o.name, health: o.health, cause: o.cause });
-    if (app.multiOrgConsent) {
+    if (multiOrgConsent) {
       fewest += 1;
       consents.push({
         ...base,
@@ -141,17 +158,21 @@ export function planReconnect(world: WorkflowWorld, filter: PlanFilter = {}): Re
       });
       continue;
     }
-    // One consent per organisation: Xero's consent page offers a single choice, and a grant Xero refused may have
-    // taken its connections with it (a revocation removes them all), so each may need its own approval. But
-    // Xero keeps a person's earlier connections when they approve again, and one token reaches all of them: if
-    // it still holds some, one approval brings those back together and the rest of the group's approvals are
-    // skipped by the run. Relink cannot tell which while the sign-in is refused, so the plan gives the count
-    // that always works and says how few it may take (`countNote`).
-    const listed = orgs.filter((o) => o.listed);
+    // One consent per organisation. With 'many-organisations' the consent page offers a single choice for such an
+    // app, and a grant the provider refused may have taken its connections with it (a revocation removes them
+    // all), so each may need its own approval. But the provider keeps a person's earlier connections when they
+    // approve again, and one token reaches all of them: if it still holds some, one approval brings those back
+    // together and the rest of the group's approvals are skipped by the run. Relink cannot tell which while the
+    // sign-in is refused, so the plan gives the count that always works and says how few it may take
+    // (`countNote`). With 'one-organisation' each consent connects its own organisation only: no fewer.
+    const listed = manyOrganisations ? orgs.filter((o) => o.listed) : [];
     const removed = orgs.length - listed.length;
     const groupFewest = removed + (listed.length > 0 && removed === 0 ? 1 : 0);
     fewest += groupFewest;
-    if (groupFewest < orgs.length) mayTakeFewer.push(`${app.name} as ${who}`);
+    if (groupFewest < orgs.length) {
+      mayTakeFewer.push(`${app.name} as ${who}`);
+      holders.add(provider.terms.name);
+    }
     for (const o of orgs) {
       consents.push({
         ...base,
@@ -161,7 +182,7 @@ export function planReconnect(world: WorkflowWorld, filter: PlanFilter = {}): Re
         instruction: `${signIn} and approve ${app.name} for ${o.name} (${app.name} connects one organisation per approval).`,
         note:
           listed.some((x) => x !== o)
-            ? `If Xero still holds ${who}'s other connections to ${app.name}, this approval brings them back too, and Relink skips the approvals no longer needed.`
+            ? `If ${provider.terms.name} still holds ${who}'s other connections to ${app.name}, this approval brings them back too, and Relink skips the approvals no longer needed.`
             : null,
       });
     }
@@ -169,7 +190,8 @@ export function planReconnect(world: WorkflowWorld, filter: PlanFilter = {}): Re
   consents.sort((a, b) => a.staffName.localeCompare(b.staffName) || a.appName.localeCompare(b.appName) || (a.organisations[0]?.name ?? '').localeCompare(b.organisations[0]?.name ?? ''));
 
   for (const appId of rejectedApps) {
-    notes.push(`Xero rejects ${appName(world, appId)}'s app credentials, so reconnecting cannot help: update them from Xero's developer portal first.`);
+    const { terms } = appProvider(world, appId);
+    notes.push(`${terms.name} rejects ${appName(world, appId)}'s app credentials, so reconnecting cannot help: update them from ${terms.developerPortal} first.`);
   }
   for (const [staffId, n] of leavingStaff) {
     const s = world.staff[staffId];
@@ -221,7 +243,7 @@ export function planReconnect(world: WorkflowWorld, filter: PlanFilter = {}): Re
     countNote:
       fewest < consents.length
         ? `${plural(consents.length, 'approval')} at most, perhaps as few as ${fewest}: ${listNames(mayTakeFewer)} ${mayTakeFewer.length === 1 ? 'connects' : 'connect'} one organisation per approval, ` +
-          `but if Xero still holds the earlier connections, one approval brings them all back. Relink cannot look while the sign-in is refused; it checks every approval and skips those no longer needed.`
+          `but if ${listNames([...holders])} still ${holders.size === 1 ? 'holds' : 'hold'} the earlier connections, one approval brings them all back. Relink cannot look while the sign-in is refused; it checks every approval and skips those no longer needed.`
         : null,
     notes,
   };
@@ -240,12 +262,15 @@ function triggersFor(world: WorkflowWorld, staffIds: Set<string>): PlanTrigger[]
     if ((latest.get(d.staffId)?.declaredAt ?? '') < d.declaredAt) latest.set(d.staffId, d);
   }
   for (const [staffId, d] of latest) {
+    const provider = staffProvider(world, staffId);
+    // A declaration explains the plan only where a password change ends the person's grants.
+    if (!provider.policy.passwordChangeRevokesGrants) continue;
     const by = actorWords(d.declaredBy, d.person);
     out.push({
       kind: 'declared',
       staffId,
       at: d.declaredAt,
-      summary: `${staffName(world, staffId)}'s Xero password change was reported on ${day(d.declaredAt)} by ${by}.`,
+      summary: `${staffName(world, staffId)}'s ${provider.terms.name} password change was reported on ${day(d.declaredAt)} by ${by}.`,
       declarationId: d.id,
       by,
     });
@@ -254,8 +279,9 @@ function triggersFor(world: WorkflowWorld, staffIds: Set<string>): PlanTrigger[]
 }
 
 /**
- * What "Jane changed her Xero password" would do, before it is recorded: the plan as it would be, and how many of
- * its organisations work right now (if all of them do, she may not have changed it, or Xero kept her sign-ins).
+ * What "Jane changed her password" would do, before it is recorded: the plan as it would be, and how many of
+ * its organisations work right now (if all of them do, she may not have changed it, or the provider kept her
+ * sign-ins).
  */
 export function previewPasswordChange(world: WorkflowWorld, staffId: string): PasswordChangePreview {
   const s = world.staff[staffId];

@@ -2,6 +2,8 @@ import type { ActivityEntry } from '../../shared/domain.js';
 import { ACTIVITY_CSV_COLUMNS, type AuditReport, type StaffRef } from '../../shared/workflows.js';
 import { activityActionWords, activityDetailWords } from '../../shared/plain-words.js';
 import { redactUserData } from '../core/redact.js';
+import type { Provider } from '../providers/provider.js';
+import { DEFAULT_PROVIDER } from '../providers/registry.js';
 import { toCsv, type CsvOptions } from './csv.js';
 import { day, orgName, plural, type WorkflowWorld } from './world.js';
 
@@ -85,6 +87,9 @@ export function escapeHtml(value: string | number | null | undefined): string {
     .replace(/'/g, '&#39;');
 }
 
+/** Relink's own words inside an element (an apostrophe needs no escaping there, and keeps headings as written). */
+const escapeText = (text: string) => escapeHtml(text).replace(/&#39;/g, "'");
+
 const STATE_WORDS: Record<string, string> = { depends: 'Depends on them', moved: 'Moved', overridden: 'Overridden (not verified)' };
 const VERDICT_HEADINGS: Record<AuditReport['verdict'], string> = {
   'safe-to-remove': 'Safe to remove',
@@ -133,8 +138,10 @@ const when = (at: string | null) => (at ? escapeHtml(day(at)) : '');
 /**
  * The audit as one complete, standalone HTML document for printing: inline CSS, no scripts (and a CSP that
  * forbids them), no external resources, every value escaped. A host loads it and prints it to PDF.
+ * `provider`: the leaver's, whose developer portal the apps they created are in (FirmWorkflows passes
+ * `staffProvider`); without one, the provider new apps get.
  */
-export function auditHtml(a: AuditReport): string {
+export function auditHtml(a: AuditReport, provider: Pick<Provider, 'terms'> = DEFAULT_PROVIDER): string {
   const name = a.staff.name || a.staff.email || a.staff.id;
   const verdictClass = a.verdict === 'safe-to-remove' ? 'safe' : a.verdict;
   const title = `Staff offboarding audit — ${name} — ${a.firmName}`;
@@ -212,7 +219,7 @@ ${reasons}
 ${connections}
 </section>
 <section>
-<h2>Apps they created in Xero's developer portal (${a.appsCreated.length})</h2>
+<h2>Apps they created in ${escapeText(provider.terms.developerPortal)} (${a.appsCreated.length})</h2>
 ${apps}
 </section>
 <section>
@@ -244,7 +251,7 @@ export function activityCsv(entries: ActivityEntry[], world: Pick<WorkflowWorld,
       e.appId ? (world.apps[e.appId]?.name ?? e.appId) : null,
       e.staffId ? (s ? who({ id: s.id, name: s.name || s.email || s.id, email: s.email }) : e.staffId) : null,
       e.tenantIds?.length ? e.tenantIds.map((t) => orgName(world, t)).join('; ') : null,
-      // The window's words, codes only after them ("Xero refused the sign-in (400 invalid_grant)").
+      // The window's words, codes only after them ("… refused the sign-in (400 invalid_grant)").
       e.detail ? activityDetailWords(e.action, e.detail) : null,
     ];
   });

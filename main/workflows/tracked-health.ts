@@ -1,5 +1,5 @@
 import type { TrackedConnection, TrackedState, TrackedView } from '../../shared/workflows.js';
-import { activeDeclarations, day, findStaff, orgName, staffName, type WorkflowWorld } from './world.js';
+import { activeDeclarations, day, findStaff, orgName, staffName, staffProvider, type ProviderFacts, type WorkflowWorld } from './world.js';
 
 /**
  * The inferred health of a tracked third-party connection. Relink holds no token for it, so it learns of
@@ -9,8 +9,9 @@ import { activeDeclarations, day, findStaff, orgName, staffName, type WorkflowWo
  * - a password change: a `password-changed` incident for that person (open, or closed but still kept), or an
  *   advisor's declaration. It counts when it is later than the advisor's last confirmation. An event from
  *   before the entry was recorded counts only while its incident is still open: the advisor who recorded the
- *   entry afterwards presumably recorded a working connection, but while Xero is still refusing that person's
- *   connections, a freshly imported inventory is just as broken as an old one.
+ *   entry afterwards presumably recorded a working connection, but while the provider is still refusing that
+ *   person's connections, a freshly imported inventory is just as broken as an old one. Only where a password
+ *   change ends every grant (the person's provider's `policy.passwordChangeRevokesGrants`).
  * - the person is marked leaving or removed: the connection must move to someone else. Confirming a reconnect
  *   does not clear that; recording the move (a new authoriser) does.
  *
@@ -28,7 +29,10 @@ interface Trigger {
   text: string;
 }
 
-export function trackedHealth(t: TrackedConnection, world: Pick<WorkflowWorld, 'staff' | 'incidents' | 'passwordChanges' | 'organisations'>): TrackedHealth {
+/** What the tracked-connection rules read. */
+type TrackedFacts = Pick<WorkflowWorld, 'staff' | 'incidents' | 'passwordChanges' | 'organisations' | 'grants'> & ProviderFacts;
+
+export function trackedHealth(t: TrackedConnection, world: TrackedFacts): TrackedHealth {
   const person = findStaff(world.staff, t.authorisedBy);
   const where = t.reconnectUrl ? ` (${t.reconnectUrl})` : '';
   if (person && person.status !== 'active') {
@@ -39,16 +43,18 @@ export function trackedHealth(t: TrackedConnection, world: Pick<WorkflowWorld, '
         `${orgName(world, t.tenantId)} in ${t.app}'s own settings${where}, then record the move in Relink.`,
     };
   }
-  if (person) {
+  // The password is the one the person signs in to the organisations' provider with: their provider's.
+  const provider = person ? staffProvider(world, person.id) : null;
+  if (person && provider?.policy.passwordChangeRevokesGrants) {
     const who = staffName(world, person.id);
     const triggers: Trigger[] = [];
     for (const i of Object.values(world.incidents)) {
       if (i.cause !== 'password-changed' || i.staffId !== person.id) continue;
-      triggers.push({ at: i.openedAt, live: i.closedAt === null, text: `${who}'s Xero password probably changed (Relink noticed on ${day(i.openedAt)})` });
+      triggers.push({ at: i.openedAt, live: i.closedAt === null, text: `${who}'s ${provider.terms.name} password probably changed (Relink noticed on ${day(i.openedAt)})` });
     }
     for (const d of activeDeclarations(world)) {
       if (d.staffId !== person.id) continue;
-      triggers.push({ at: d.declaredAt, live: false, text: `${who}'s Xero password change was reported on ${day(d.declaredAt)}` });
+      triggers.push({ at: d.declaredAt, live: false, text: `${who}'s ${provider.terms.name} password change was reported on ${day(d.declaredAt)}` });
     }
     const counted = triggers
       .filter((x) => (t.confirmedAt === null || x.at > t.confirmedAt) && (x.live || x.at > t.createdAt))
@@ -65,7 +71,7 @@ export function trackedHealth(t: TrackedConnection, world: Pick<WorkflowWorld, '
   return { state: 'ok', reason: null };
 }
 
-export function trackedView(t: TrackedConnection, world: Pick<WorkflowWorld, 'staff' | 'incidents' | 'passwordChanges' | 'organisations'>): TrackedView {
+export function trackedView(t: TrackedConnection, world: TrackedFacts): TrackedView {
   const person = findStaff(world.staff, t.authorisedBy);
   const health = trackedHealth(t, world);
   return {

@@ -10,7 +10,7 @@ import {
 } from '../../shared/workflows.js';
 import { toCsv, undefuseCell, type CsvOptions } from './csv.js';
 import { existingKeys, resolveTracked, trackedKey, type ResolvedTracked } from './tracked-inventory.js';
-import type { WorkflowWorld } from './world.js';
+import type { ProviderFacts, WorkflowWorld } from './world.js';
 
 /**
  * Importing and exporting the tracked third-party inventory as CSV.
@@ -226,7 +226,7 @@ export interface PreviewResult extends TrackedImportPreview {
 }
 
 /** Parse and check every row; writes nothing. */
-export function previewTrackedCsv(text: string, world: Pick<WorkflowWorld, 'organisations' | 'staff' | 'tracked'>): PreviewResult {
+export function previewTrackedCsv(text: string, world: Pick<WorkflowWorld, 'organisations' | 'staff' | 'tracked'> & ProviderFacts): PreviewResult {
   const empty = (fileError: string): PreviewResult => ({ fileError, accepted: [], rejected: [], rows: 0, values: [] });
   if (text.length > MAX_IMPORT_BYTES) return empty(`The file is larger than ${MAX_IMPORT_BYTES / 1024 / 1024} MB; split it into smaller files and import each.`);
   const records = readCsvRecords(text);

@@ -1,12 +1,13 @@
 import type { Organisation, StaffMember } from '../../shared/domain.js';
 import { reconnectUrlProblem, type TrackedConnection } from '../../shared/workflows.js';
-import { findStaff, type WorkflowWorld } from './world.js';
+import type { Provider } from '../providers/provider.js';
+import { findStaff, firmProvider, type ProviderFacts, type WorkflowWorld } from './world.js';
 
 /**
  * The tracked third-party inventory's rules, shared by "add one by hand" and the CSV import, so both accept
  * and refuse exactly the same things with the same words:
  *
- * - organisation: its tenant id, or its name as Xero shows it (case and repeated spaces ignored). A name two
+ * - organisation: its tenant id, or its name as the provider shows it (case and repeated spaces ignored). A name two
  *   organisations share is refused as ambiguous — the row must use the tenant id.
  * - authoriser: the email (or staff id) of a staff member Relink knows. An unknown email is REFUSED with the
  *   reason, never stored as a loose string: an entry nobody can be matched to could never be flagged when
@@ -41,9 +42,15 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 
 const normalise = (s: string) => s.trim().replace(/\s+/g, ' ').toLowerCase();
 
-export function resolveOrganisation(orgs: Readonly<Record<string, Organisation>>, ref: string): { ok: true; org: Organisation } | { ok: false; reason: string } {
+/** `provider`: whose organisations these are, for the words (the firm's: `firmProvider`). */
+export function resolveOrganisation(
+  orgs: Readonly<Record<string, Organisation>>,
+  ref: string,
+  provider: Pick<Provider, 'terms'>,
+): { ok: true; org: Organisation } | { ok: false; reason: string } {
+  const shows = `as ${provider.terms.name} shows it`;
   const text = ref.trim();
-  if (!text) return { ok: false, reason: 'the organisation is empty: give its name as Xero shows it, or its tenant id' };
+  if (!text) return { ok: false, reason: `the organisation is empty: give its name ${shows}, or its tenant id` };
   const byId = orgs[text] ?? Object.values(orgs).find((o) => o.tenantId.toLowerCase() === text.toLowerCase());
   if (byId) return { ok: true, org: byId };
   const wanted = normalise(text);
@@ -60,7 +67,7 @@ export function resolveOrganisation(orgs: Readonly<Record<string, Organisation>>
   return {
     ok: false,
     reason:
-      `no organisation called "${text}" is known to Relink: use the name exactly as Xero shows it, or the tenant id ` +
+      `no organisation called "${text}" is known to Relink: use the name exactly ${shows}, or the tenant id ` +
       '(organisations appear in Relink once an app is connected to them)',
   };
 }
@@ -80,9 +87,10 @@ export function resolveAuthoriser(staff: Readonly<Record<string, StaffMember>>, 
 }
 
 /** Validate one entry's cells against the world. Every problem is reported, not just the first. */
-export function resolveTracked(cells: TrackedCells, world: Pick<WorkflowWorld, 'organisations' | 'staff'>): Resolution {
+export function resolveTracked(cells: TrackedCells, world: Pick<WorkflowWorld, 'organisations' | 'staff'> & ProviderFacts): Resolution {
   const reasons: string[] = [];
-  const org = resolveOrganisation(world.organisations, cells.organisation);
+  // An organisation is known by name through the firm's provider (the one its apps answer to).
+  const org = resolveOrganisation(world.organisations, cells.organisation, firmProvider(world));
   if (!org.ok) reasons.push(org.reason);
   const app = cells.app.trim();
   if (!app) reasons.push('the app is empty: name the third-party app (e.g. Gusto, Dext, Shopify)');

@@ -31,8 +31,7 @@ import {
   type TrackedView,
 } from '../../shared/workflows.js';
 import { isoNow, type Clock } from '../core/clock.js';
-import type { ActivityLog } from '../store/activity-log.js';
-import type { MetadataStore } from '../store/metadata-store.js';
+import type { ActivityLogPort, DocumentStore } from '../store/ports.js';
 import type { MetadataDocument } from '../store/schema.js';
 import type { CsvOptions } from './csv.js';
 import { appResolution, auditStaff, remainingOrgs } from './offboarding-audit.js';
@@ -42,7 +41,20 @@ import { activityCsv, activityRange, auditCsv, auditHtml } from './reports.js';
 import { trackedView } from './tracked-health.js';
 import { previewTrackedCsv, trackedCsv } from './tracked-import.js';
 import { existingKeys, newTracked, resolveTracked, trackedKey } from './tracked-inventory.js';
-import { findStaff, listNames, namesStaff, orgName, plural, staffName, type ConnectionHealth, type WorkflowWorld } from './world.js';
+import { providerOf as registryProviderOf } from '../providers/registry.js';
+import {
+  appProvider,
+  findStaff,
+  listNames,
+  namesStaff,
+  orgName,
+  plural,
+  staffName,
+  staffProvider,
+  type ConnectionHealth,
+  type ProviderLookup,
+  type WorkflowWorld,
+} from './world.js';
 
 /**
  * The firm workflows as a service: reads and writes the metadata store, appends to the activity log, and runs
@@ -63,17 +75,22 @@ export interface WorkflowConnectOptions {
 }
 
 export interface WorkflowHost {
-  store: MetadataStore;
-  activity: ActivityLog;
+  store: DocumentStore;
+  activity: ActivityLogPort;
   clock: Clock;
   actor: 'advisor' | 'cli';
   /** Who is using Relink, in words ("Alex Reid (alex)"): recorded with everything they do. */
   person(): string;
   status(): StatusSnapshot;
-  /** One consent; `expectTenantIds` are reported still missing (with why) if Xero does not list them afterwards. */
+  /** One consent; `expectTenantIds` are reported still missing (with why) if the provider does not list them afterwards. */
   connect(appId: string, options: WorkflowConnectOptions & { expectStaffId?: string; expectTenantIds?: string[] }): Promise<ConnectReport>;
   /** The host's error type (ServiceError), so hosts map codes to exit codes and banners as usual. */
   error(code: ServiceErrorCode, message: string): Error;
+  /**
+   * Which provider an app answers to (the registry's `providerOf` when not given): the workflows' sentences use
+   * its terms and follow its policy. Handed to the pure workflow modules inside every world they are given.
+   */
+  providerOf?: ProviderLookup;
 }
 
 /** Completed or cancelled plans are forgotten after this long. */
@@ -115,6 +132,15 @@ export class FirmWorkflows {
     return isoNow(this.host.clock);
   }
 
+  #providerOf(): ProviderLookup {
+    return this.host.providerOf ?? registryProviderOf;
+  }
+
+  /** The stored facts with the host's provider lookup, for the pure functions that need no health verdicts. */
+  #facts(): MetadataDocument & { providerOf: ProviderLookup } {
+    return { ...this.#doc(), providerOf: this.#providerOf() };
+  }
+
   /** The stored facts plus the current health verdicts, for the pure workflow functions. */
   world(): WorkflowWorld {
     const doc = this.#doc();
@@ -136,6 +162,7 @@ export class FirmWorkflows {
       settings: doc.settings,
       health: { connections, grants },
       now: this.host.clock.now(),
+      providerOf: this.#providerOf(),
     };
   }
 
@@ -190,9 +217,17 @@ export class FirmWorkflows {
     return passwordChangePreviewSchema.parse(previewPasswordChange(this.world(), s.id));
   }
 
-  /** "Jane changed her Xero password": recorded (and logged); returns the plan for her connections. */
+  /** "Jane changed her password": recorded (and logged); returns the plan for her connections. */
   async declarePasswordChanged(staffRef: string): Promise<ReconnectPlan> {
     const s = this.staff(staffRef);
+    // Her password is her login at the provider of her sign-ins (see staffProvider for several).
+    const provider = staffProvider(this.#facts(), s.id);
+    if (!provider.policy.passwordChangeRevokesGrants) {
+      throw this.host.error(
+        'usage',
+        `A password change does not end sign-ins to ${provider.terms.name}, so ${staffName(this.#doc(), s.id)}'s connections need no reconnecting for it: nothing was recorded.`,
+      );
+    }
     const who = this.#who();
     const declaration: PasswordChange = { id: randomUUID(), staffId: s.id, declaredAt: this.#now(), declaredBy: who.by, person: who.person };
     await this.host.store.update((d) => {
@@ -201,19 +236,19 @@ export class FirmWorkflows {
     const plan = this.planReconnect({ staff: s.id });
     await this.#log('password-change-declared', {
       staffId: s.id,
-      detail: `${staffName(this.#doc(), s.id)}'s Xero password change was reported: ${plural(plan.totals.consents, 'consent')} for ${plural(plan.totals.organisations, 'organisation')}, ${plural(plan.totals.tracked, 'third-party app')} to reconnect.`,
+      detail: `${staffName(this.#doc(), s.id)}'s ${provider.terms.name} password change was reported: ${plural(plan.totals.consents, 'consent')} for ${plural(plan.totals.organisations, 'organisation')}, ${plural(plan.totals.tracked, 'third-party app')} to reconnect.`,
     });
     return plan;
   }
 
   /**
-   * Takes back "Jane changed her Xero password" (it was a mistake, or she did not): every declaration for her still
-   * in force is marked withdrawn (kept, for the record) and logged. Her connections are judged on what Xero
-   * says again. A plan already started stays: it shows what is still queued, and can be stopped.
+   * Takes back "Jane changed her password" (it was a mistake, or she did not): every declaration for her still
+   * in force is marked withdrawn (kept, for the record) and logged. Her connections are judged on what the
+   * provider says again. A plan already started stays: it shows what is still queued, and can be stopped.
    */
   async withdrawPasswordChange(staffRef: string): Promise<ReconnectPlan> {
     const s = this.staff(staffRef);
-    const doc = this.#doc();
+    const doc = this.#facts();
     const open = Object.values(doc.passwordChanges).filter((d) => d.staffId === s.id && !d.withdrawnAt).map((d) => d.id);
     if (open.length === 0) throw this.host.error('usage', `No password change is recorded for ${staffName(doc, s.id)}, so there is nothing to withdraw.`);
     const still = Object.values(doc.grants).filter((g) => g.staffId === s.id && declaredBreak(g, doc) !== null).length;
@@ -227,7 +262,7 @@ export class FirmWorkflows {
     }, { durable: true });
     await this.#log('password-change-withdrawn', {
       staffId: s.id,
-      detail: `The report that ${staffName(this.#doc(), s.id)} changed their Xero password was withdrawn${still ? `: ${plural(still, 'sign-in')} no longer treated as needing a reconnect` : ''}.`,
+      detail: `The report that ${staffName(this.#doc(), s.id)} changed their ${staffProvider(doc, s.id).terms.name} password was withdrawn${still ? `: ${plural(still, 'sign-in')} no longer treated as needing a reconnect` : ''}.`,
     });
     return this.planReconnect({ staff: s.id });
   }
@@ -294,7 +329,7 @@ export class FirmWorkflows {
 
   /**
    * Opens the next queued consent of a plan (or `itemId`, which may be a failed or skipped one to try again)
-   * through the host's connect — the system browser and Xero's consent page — then verifies and records what
+   * through the host's connect — the system browser and the provider's consent page — then verifies and records what
    * it brought back. One consent per call: the window drives the queue item by item.
    */
   async runNextPlanItem(runId: string, opener: WorkflowConnectOptions, opts: { itemId?: string } = {}): Promise<PlanStepResult> {
@@ -405,7 +440,7 @@ export class FirmWorkflows {
 
   // Tracked views need only stored facts (staff, incidents, declarations), not the health snapshot.
   trackedConnections(): TrackedView[] {
-    const world = this.#doc();
+    const world = this.#facts();
     return Object.values(world.tracked)
       .map((t) => trackedView(t, world))
       .sort((a, b) => a.organisation.localeCompare(b.organisation) || a.app.localeCompare(b.app) || a.id.localeCompare(b.id))
@@ -413,7 +448,7 @@ export class FirmWorkflows {
   }
 
   #trackedView(id: string): TrackedView {
-    const world = this.#doc();
+    const world = this.#facts();
     const t = world.tracked[id];
     if (!t) throw this.host.error('not-found', `No tracked connection ${id}.`);
     return trackedViewSchema.parse(trackedView(t, world));
@@ -422,7 +457,7 @@ export class FirmWorkflows {
   async addTracked(input: TrackedInput): Promise<TrackedView> {
     const parsed = trackedInputSchema.safeParse(input);
     if (!parsed.success) throw this.host.error('usage', parsed.error.issues.map((i) => i.message).join(' '));
-    const world = this.#doc();
+    const world = this.#facts();
     const resolved = resolveTracked(
       {
         organisation: parsed.data.organisation,
@@ -457,7 +492,7 @@ export class FirmWorkflows {
 
   /** Parses and checks every row of a CSV file; writes nothing. */
   previewTrackedImport(csv: string): TrackedImportPreview {
-    const { values: _values, ...preview } = previewTrackedCsv(csv, this.#doc());
+    const { values: _values, ...preview } = previewTrackedCsv(csv, this.#facts());
     return trackedImportPreviewSchema.parse(preview);
   }
 
@@ -466,7 +501,7 @@ export class FirmWorkflows {
    * imports the valid rows and reports the others as skipped. Everything imported is written in one update.
    */
   async importTracked(csv: string, opts: { skipInvalid?: boolean } = {}): Promise<TrackedImportResult> {
-    const { values, ...preview } = previewTrackedCsv(csv, this.#doc());
+    const { values, ...preview } = previewTrackedCsv(csv, this.#facts());
     const refuse = (message: string): TrackedImportResult =>
       trackedImportResultSchema.parse({ ...preview, committed: false, imported: [], skipped: 0, message });
     if (preview.fileError) return refuse(`Nothing was imported. ${preview.fileError}`);
@@ -494,7 +529,7 @@ export class FirmWorkflows {
       tenantIds: [...new Set(entries.map((e) => e.tenantId))],
       detail: `${plural(entries.length, 'tracked connection')} imported${skipped ? `; ${plural(skipped, 'row')} skipped as invalid` : ''}.`,
     });
-    const after = this.#doc();
+    const after = this.#facts();
     return trackedImportResultSchema.parse({
       ...preview,
       committed: true,
@@ -597,7 +632,7 @@ export class FirmWorkflows {
 
   /**
    * Moves one app's connections from the leaver to the chosen advisor with one consent (one organisation, for an
-   * app without multi-organisation consent): the browser opens Xero's consent page, the advisor signs in as
+   * app without multi-organisation consent): the browser opens the provider's consent page, the advisor signs in as
    * themselves and ticks the organisations. Counted only if the id_token says the chosen advisor approved.
    */
   async runOffboardingMove(staffRef: string, step: { appId: string; tenantId?: string }, opener: WorkflowConnectOptions): Promise<OffboardingMoveResult> {
@@ -613,7 +648,9 @@ export class FirmWorkflows {
       return done('nothing-to-do', `${app.name} in ${orgName(this.#doc(), step.tenantId)} does not depend on ${staffName(this.#doc(), s.id)} (any more).`, null);
     }
     if (remaining.length === 0) return done('nothing-to-do', `Nothing of ${app.name} depends on ${staffName(this.#doc(), s.id)} any more.`, null);
-    const wanted = step.tenantId ? [step.tenantId] : app.multiOrgConsent ? remaining : [remaining[0]!];
+    const provider = appProvider(this.#facts(), app.id);
+    const manyAtOnce = app.multiOrgConsent && provider.policy.consent === 'many-organisations';
+    const wanted = step.tenantId ? [step.tenantId] : manyAtOnce ? remaining : [remaining[0]!];
     if (this.#moving.has(s.id)) throw this.host.error('usage', 'A move consent is already waiting in the browser: finish or cancel it first.');
     this.#moving.add(s.id);
     let report: ConnectReport;
@@ -632,8 +669,8 @@ export class FirmWorkflows {
     if (report.staff.id !== target.id) {
       const approver = `${report.staff.name}${report.staff.email ? ` (${report.staff.email})` : ''}`;
       const message =
-        `${app.name} was approved in Xero by ${approver}, not by ${targetName}, so it was not counted as moved: sign in to ` +
-        `Xero as ${targetName} and try again${report.staff.id === s.id ? ` (it was approved by ${staffName(this.#doc(), s.id)}, who is leaving)` : ''}.`;
+        `${app.name} was approved in ${provider.terms.name} by ${approver}, not by ${targetName}, so it was not counted as moved: sign in to ` +
+        `${provider.terms.name} as ${targetName} and try again${report.staff.id === s.id ? ` (it was approved by ${staffName(this.#doc(), s.id)}, who is leaving)` : ''}.`;
       await this.#recordOffboarding(s.id, { warning: { at: now, kind: 'wrong-person', appId: app.id, tenantIds: wanted, approvedBy: { ...report.staff }, message } }, now);
       await this.#log('offboarding-move-wrong-person', { appId: app.id, staffId: s.id, grantId: report.grantId, tenantIds: wanted, detail: message });
       return done('wrong-person', message, report);
@@ -658,7 +695,7 @@ export class FirmWorkflows {
       });
     }
     // Connected although nobody asked for it: not one of the leaver's organisations for this app (a box ticked by
-    // mistake on Xero's consent page connects a new client). Flagged, with the offer to disconnect it.
+    // mistake on the provider's consent page connects a new client). Flagged, with the offer to disconnect it.
     const leaversOrgs = new Set(audit.connections.filter((c) => c.appId === app.id).map((c) => c.tenantId));
     const unplanned = report.connected.map((o) => o.tenantId).filter((t) => !leaversOrgs.has(t));
     const unplannedNote = unplanned.length
@@ -674,7 +711,7 @@ export class FirmWorkflows {
     }
     const why = (t: string) =>
       report.stillMissing.find((m) => m.tenantId === t)?.reason ??
-      `Xero did not connect it for ${targetName}: if ${targetName} has no access to that organisation in Xero, ask its admin to invite them, then try again.`;
+      `${provider.terms.name} did not connect it for ${targetName}: if ${targetName} has no access to that organisation in ${provider.terms.name}, ask its admin to invite them, then try again.`;
     const message = missing.length
       ? `${nowMoved.length ? `Moved ${listNames(nowMoved.map((t) => orgName(this.#doc(), t)))} to ${targetName}. ` : ''}Still missing, so still depending on ${staffName(this.#doc(), s.id)}: ${missing.map((t) => `${orgName(this.#doc(), t)} (${why(t)})`).join('; ')}.${unplannedNote}`
       : `Moved ${app.name} for ${listNames(nowMoved.map((t) => orgName(this.#doc(), t)))} to ${targetName}.${unplannedNote}`;
@@ -702,8 +739,13 @@ export class FirmWorkflows {
     const replacement = this.#app(replacementRef);
     const doc = this.#doc();
     if (replacement.id === app.id) throw this.host.error('usage', `Choose a different app to replace ${app.name}.`);
-    if (namesStaff(replacement.createdBy, s)) {
-      throw this.host.error('usage', `${replacement.name} is also recorded as created by ${staffName(doc, s.id)}: deleting their Xero user deletes it too. Choose an app created under a firm login.`);
+    const replacementProvider = appProvider(this.#facts(), replacement.id);
+    // Only where the provider deletes an app with its creator would the replacement go with the leaver too.
+    if (namesStaff(replacement.createdBy, s) && replacementProvider.policy.appDeletedWithCreator) {
+      throw this.host.error(
+        'usage',
+        `${replacement.name} is also recorded as created by ${staffName(doc, s.id)}: deleting their ${replacementProvider.terms.name} user deletes it too. Choose an app created under a firm login.`,
+      );
     }
     const tenantIds = [...new Set(Object.values(doc.connections).filter((c) => c.appId === app.id && c.present).map((c) => c.tenantId))];
     const now = this.#now();
@@ -730,15 +772,17 @@ export class FirmWorkflows {
   }
 
   /**
-   * The advisor's statement that Xero transferred an app the leaver created to another login. Relink cannot see
-   * Xero's developer portal, so this is an override: recorded with who said it, when and why, shown as such in the
+   * The advisor's statement that the provider transferred an app the leaver created to another login. Relink cannot
+   * see its developer portal, so this is an override: recorded with who said it, when and why, shown as such in the
    * audit and its reports, and the app's creator in Relink becomes the new owner (so Apps says the same).
    */
   async overrideCreatedApp(staffRef: string, appRef: string, opts: { newOwner: string; reason: string }): Promise<AuditReport> {
     const s = this.staff(staffRef);
     const app = this.#createdApp(s, appRef);
     const reason = opts.reason.trim().slice(0, 2000);
-    if (!reason) throw this.host.error('usage', 'Say what you checked (for example, who at Xero confirmed the transfer): the report shows it with your name.');
+    if (!reason) {
+      throw this.host.error('usage', `Say what you checked (for example, who at ${appProvider(this.#facts(), app.id).terms.name} confirmed the transfer): the report shows it with your name.`);
+    }
     const owner = opts.newOwner.trim();
     if (!owner) throw this.host.error('usage', 'Say which login the app belongs to now.');
     const known = findStaff(this.#doc().staff, owner);
@@ -811,7 +855,8 @@ export class FirmWorkflows {
   }
 
   auditHtml(staffRef: string): string {
-    return auditHtml(this.auditStaff(staffRef));
+    const audit = this.auditStaff(staffRef);
+    return auditHtml(audit, staffProvider(this.#facts(), audit.staff.id));
   }
 
   // ── activity export ──────────────────────────────────────────────────────────────────────────────

@@ -1,5 +1,7 @@
 import type { App, Cause, Connection, FixAction, Grant, Health, Incident, Organisation, Settings, StaffMember } from '../../shared/domain.js';
 import type { Offboarding, PasswordChange, StaffRef, TrackedConnection } from '../../shared/workflows.js';
+import type { Provider } from '../providers/provider.js';
+import { DEFAULT_PROVIDER, providerOf as registryProviderOf } from '../providers/registry.js';
 
 /**
  * What the firm workflows read: the stored facts plus the health verdicts the engine's assessment gives them.
@@ -23,6 +25,65 @@ export interface WorkflowWorld {
     grants: Readonly<Record<string, { health: Health; cause: Cause | null }>>;
   };
   now: number;
+  /**
+   * Which provider an app answers to: whose nouns the workflows' sentences use and whose policy (what one
+   * consent connects, whether a password change ends every grant, whether an app goes with its creator) they
+   * follow. The service passes its host's lookup (the registry's); a world built without one uses the registry.
+   */
+  providerOf?: ProviderLookup;
+}
+
+/** The provider an app belongs to (the registry's `providerOf`, or another lookup with the same contract). */
+export type ProviderLookup = (app: Pick<App, 'provider'>) => Provider;
+
+/** The part of a world the provider helpers read. */
+export type ProviderFacts = Pick<WorkflowWorld, 'apps'> & Partial<Pick<WorkflowWorld, 'providerOf'>>;
+
+function lookup(world: Partial<Pick<WorkflowWorld, 'providerOf'>>): ProviderLookup {
+  return world.providerOf ?? registryProviderOf;
+}
+
+/** The provider of one app; for an app Relink no longer knows, the provider new apps get. */
+export function appProvider(world: ProviderFacts, appId: string): Provider {
+  const app = world.apps[appId];
+  return lookup(world)(app ?? { provider: DEFAULT_PROVIDER.id });
+}
+
+/**
+ * The provider most of these apps answer to (ties go to the provider of the app first by id); with no apps, the
+ * provider new apps get. Used where a sentence is about something larger than one app.
+ */
+function mostUsed(world: ProviderFacts, apps: readonly App[]): Provider {
+  const look = lookup(world);
+  if (apps.length === 0) return look({ provider: DEFAULT_PROVIDER.id });
+  const count = new Map<Provider, number>();
+  for (const a of [...apps].sort((x, y) => x.id.localeCompare(y.id))) {
+    const p = look(a);
+    count.set(p, (count.get(p) ?? 0) + 1);
+  }
+  // Stable sort: among equal counts the provider seen first (lowest app id) stays first.
+  return [...count.entries()].sort((a, b) => b[1] - a[1])[0]![0];
+}
+
+/**
+ * The provider of a person's sign-ins, for sentences about the person (their password change spanning several
+ * apps, the login they sign in with). Today every app is Xero's, so there is only one. Should a person's grants
+ * span several providers, it is the one most of their grants are with (ties: the app first by id), because a
+ * password change is recorded per person, not per provider; someone without grants gets the firm's provider.
+ */
+export function staffProvider(world: ProviderFacts & Pick<WorkflowWorld, 'grants'>, staffId: string): Provider {
+  const apps = Object.values(world.grants)
+    .filter((g) => g.staffId === staffId)
+    .flatMap((g) => (world.apps[g.appId] ? [world.apps[g.appId]!] : []));
+  return apps.length ? mostUsed(world, apps) : firmProvider(world);
+}
+
+/**
+ * The firm's provider, for sentences about the firm's organisations as a whole ("its name as … shows it"):
+ * the one most of its apps answer to (today the only one).
+ */
+export function firmProvider(world: ProviderFacts): Provider {
+  return mostUsed(world, Object.values(world.apps));
 }
 
 export interface ConnectionHealth {
@@ -104,8 +165,8 @@ export function day(isoTime: string): string {
 
 /**
  * The connections that describe the present: a record missing from its grant's `/connections` is dropped when
- * the same grant reaches the same organisation again under a newer connection id (Xero gives a re-created
- * connection a new id; the engine keeps the old record as history, still marked missing).
+ * the same grant reaches the same organisation again under a newer connection id (a provider may give a
+ * re-created connection a new id, as Xero does; the engine keeps the old record as history, still marked missing).
  */
 export function currentConnections<C extends Connection>(connections: Readonly<Record<string, C>>): C[] {
   const reached = new Set<string>();

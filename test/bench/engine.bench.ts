@@ -24,7 +24,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SystemClock, type Clock, type TimerHandle } from '../../main/core/clock.js';
 import { ThreadedKeychain } from '../../main/secrets/threaded-keychain.js';
-import { RelinkService } from '../../main/service/relink-service.js';
+import { createRelink, localProfile } from '../../main/app/create-relink.js';
+import { MetadataStore } from '../../main/store/metadata-store.js';
 import { ConfBackend } from '../../main/store/document-file.js';
 import { followAuthorize } from '../support/headless-browser.js';
 import { control, startScaleSandbox } from './support/scale-profile.js';
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
   const keychain = new ThreadedKeychain();
   const clock = new OffsetClock();
   const open = () =>
-    RelinkService.open({ dataDir, keychainService: service, keychain, backend: new ConfBackend(dataDir), clock, actor: 'cli', concurrency: CONCURRENCY });
+    createRelink({ storage: localProfile({ dataDir, keychainService: service, keychain, backend: new ConfBackend(dataDir) }), clock, actor: 'cli', concurrency: CONCURRENCY });
   try {
     console.log(`Engine benchmark — Node ${process.version}, ${new Date().toISOString()}, sandbox ${sandbox.origin}`);
     // Connecting 200 grants happens in a child process, so this process's peak memory is the engine's.
@@ -134,7 +135,7 @@ async function main(): Promise<void> {
     const timers = fresh.armedTimers;
     const rssAfter = process.memoryUsage();
     console.log(`memory: before open rss ${mb(rssBefore.rss)} heap ${mb(rssBefore.heapUsed)}; after open rss ${mb(rssOpen.rss)} heap ${mb(rssOpen.heapUsed)}; after sweep rss ${mb(rssAfter.rss)} heap ${mb(rssAfter.heapUsed)}`);
-    console.log(`metadata writes during the sweep: ${JSON.stringify(fresh.store.stats)}`);
+    console.log(`metadata writes during the sweep: ${JSON.stringify(fresh.store instanceof MetadataStore ? fresh.store.stats : null)}`);
     await fresh.close();
 
     const n = Math.max(1, summary.refreshed);
@@ -165,7 +166,7 @@ async function main(): Promise<void> {
 /** Child-process mode: connect every (app, staff member) of the scale seed through the real consent flow. */
 async function setup(origin: string, dataDir: string, service: string): Promise<void> {
   const keychain = new ThreadedKeychain();
-  const svc = await RelinkService.open({ dataDir, keychainService: service, keychain, backend: new ConfBackend(dataDir), clock: new SystemClock(), actor: 'cli' });
+  const svc = await createRelink({ storage: localProfile({ dataDir, keychainService: service, keychain, backend: new ConfBackend(dataDir) }), clock: new SystemClock(), actor: 'cli' });
   const state = await control(origin, 'GET', '/sandbox/state');
   for (const [i, a] of (state.apps as Array<{ name: string; clientId: string }>).entries()) {
     const app = await svc.addApp(

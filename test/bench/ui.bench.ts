@@ -9,9 +9,13 @@
  *    the grid, then requestAnimationFrame and a message-channel task, i.e. after that frame is produced), p50/p95
  *    over 50 keystrokes, typing a digit and clearing it alternately so every keystroke changes the rows;
  *  - rows in the DOM: role=row elements in the grid (header included);
- *  - JS heap: CDP Runtime.getHeapUsage of the page, as used and after a forced garbage collection.
+ *  - JS heap: CDP Runtime.getHeapUsage of the page, as used and after a forced garbage collection;
+ *  - one connection's status change: an app is disconnected in one organisation in the sandbox and that sign-in
+ *    checked (through a second API client, so the window sends nothing itself), then every byte the window's
+ *    WebSocket receives until it is quiet again, next to the size of the whole status.
  *
- * Targets (issue 4): first rows ≤ 1.0 s, filter p95 ≤ 50 ms, DOM rows ≤ 150, heap ≤ 150 MB.
+ * Targets (issue 4): first rows ≤ 1.0 s, filter p95 ≤ 50 ms, DOM rows ≤ 150, heap ≤ 150 MB; a status change to
+ * one connection sends the window < 4 KB.
  *
  * Needs a Secret Service: `bash .ci/with-keyring.sh npm run bench:ui`. The npm script builds the renderer first,
  * so the figures are for the renderer as it is in the working tree. RELINK_BENCH_UI_LOADS sets the number of
@@ -24,8 +28,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { chromium, type Browser, type CDPSession, type Page } from '@playwright/test';
+import { WebSocket as NodeWebSocket } from 'ws';
+import type { VersionedStatus } from '../../shared/api.js';
 import { newProfile, ROOT, startBrowserMode, type BrowserMode } from '../support/browser-mode.js';
-import { connectScaleProfile, startScaleSandbox } from './support/scale-profile.js';
+import { connectScaleProfile, control, startScaleSandbox } from './support/scale-profile.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 // The same flags as playwright.config.ts (root, no GPU, closed network).
@@ -36,7 +42,9 @@ const PROFILE = Boolean(process.env.RELINK_BENCH_UI_PROFILE);
 const KEYSTROKES = 50;
 const KEY_STORAGE_NAME = 'relink.browserKey'; // renderer/src/api/ws-bridge.ts
 
-const TARGETS = { firstRowsMs: 1000, filterP95Ms: 50, domRows: 150, heapMb: 150 };
+const TARGETS = { firstRowsMs: 1000, filterP95Ms: 50, domRows: 150, heapMb: 150, oneChangeBytes: 4096 };
+/** The window is quiet again when its WebSocket received nothing for this long (the status is pushed ≤ 1/s). */
+const QUIET_MS = 2500;
 
 interface LoadTiming {
   firstRows: number;
@@ -52,7 +60,14 @@ interface LoadTiming {
 
 declare global {
   interface Window {
-    __bench?: { firstRows: number | null; snapshotAt: number | null; snapshotBytes: number | null; large: Array<[number, number]> };
+    __bench?: {
+      firstRows: number | null;
+      snapshotAt: number | null;
+      snapshotBytes: number | null;
+      large: Array<[number, number]>;
+      /** Every message received: when, its size in bytes, its event (or `response`), and for a delta what it names. */
+      messages: Array<{ at: number; bytes: number; kind: string; names: string | null }>;
+    };
     __latencies?: number[];
   }
 }
@@ -65,7 +80,14 @@ declare global {
 function instrument({ origin, key, storageName }: { origin: string; key: string; storageName: string }): void {
   if (location.origin !== origin) return;
   sessionStorage.setItem(storageName, key);
-  const bench = { firstRows: null as number | null, snapshotAt: null as number | null, snapshotBytes: null as number | null, large: [] as Array<[number, number]> };
+  const bench = {
+    firstRows: null as number | null,
+    snapshotAt: null as number | null,
+    snapshotBytes: null as number | null,
+    large: [] as Array<[number, number]>,
+    messages: [] as Array<{ at: number; bytes: number; kind: string; names: string | null }>,
+  };
+  const encoder = new TextEncoder();
   window.__bench = bench;
   const Native = window.WebSocket;
   window.WebSocket = class extends Native {
@@ -78,6 +100,25 @@ function instrument({ origin, key, storageName }: { origin: string; key: string;
           bench.snapshotAt = window.performance.now();
           bench.snapshotBytes = size;
         }
+        if (typeof e.data !== 'string') return;
+        const head = /^\{"type":"(event|response)"(?:,"event":"(\w+)")?/.exec(e.data);
+        const kind = head ? (head[2] ?? head[1]!) : 'other';
+        let names: string | null = null;
+        if (kind === 'statusDelta' && size < 100_000) {
+          const d = JSON.parse(e.data).payload as Record<string, unknown>;
+          names = Object.entries(d)
+            .filter(([k]) => !['version', 'baseVersion', 'generatedAt'].includes(k))
+            .map(([k, v]) => {
+              // A collection: how many entries added (+), changed (~; alike ones counted each) and removed (−).
+              const c = v as { upsert?: unknown[]; patch?: unknown[]; patchAlike?: Array<{ ids: unknown[] }>; remove?: unknown[]; order?: unknown[] } | null;
+              if (!c || typeof c !== 'object' || !('upsert' in c || 'patch' in c || 'patchAlike' in c || 'remove' in c || 'order' in c)) return k;
+              const changed = (c.patch?.length ?? 0) + (c.patchAlike ?? []).reduce((n, g) => n + g.ids.length, 0);
+              const counts = [c.upsert?.length ? `+${c.upsert.length}` : '', changed ? `~${changed}` : '', c.remove?.length ? `−${c.remove.length}` : '', c.order ? 'reordered' : ''];
+              return `${k} ${counts.filter(Boolean).join(' ')}`;
+            })
+            .join(', ');
+        }
+        bench.messages.push({ at: window.performance.now(), bytes: size > 100_000 ? size : encoder.encode(e.data).length, kind, names });
       });
     }
   } as typeof WebSocket;
@@ -223,6 +264,86 @@ async function sourceMapper(): Promise<(f: ProfileNode['callFrame']) => { source
   };
 }
 
+/** A second client of the window API (Node's `ws`, Relink's own Origin and key), so the measured window sends nothing. */
+async function apiClient(run: BrowserMode): Promise<{ call<T>(channel: string, args: unknown): Promise<T>; close(): void }> {
+  const ws = new NodeWebSocket(`${run.origin.replace(/^http/, 'ws')}/api`, { origin: run.origin });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  ws.send(JSON.stringify({ type: 'hello', key: run.key }));
+  let nextId = 1;
+  const pending = new Map<number, (r: { ok: boolean; value?: unknown; error?: { message: string } }) => void>();
+  ws.on('message', (data) => {
+    const msg = JSON.parse(String(data)) as { type: string; id?: number; result?: { ok: boolean; value?: unknown; error?: { message: string } } };
+    if (msg.type === 'response' && msg.id !== undefined) pending.get(msg.id)?.(msg.result!);
+  });
+  return {
+    async call<T>(channel: string, args: unknown): Promise<T> {
+      const id = nextId++;
+      const result = await new Promise<{ ok: boolean; value?: unknown; error?: { message: string } }>((resolve) => {
+        pending.set(id, resolve);
+        ws.send(JSON.stringify({ type: 'request', id, channel, args }));
+      });
+      pending.delete(id);
+      if (!result.ok) throw new Error(`${channel}: ${result.error?.message}`);
+      return result.value as T;
+    },
+    close: () => ws.close(1000),
+  };
+}
+
+/** Waits until the window's WebSocket has received nothing for QUIET_MS (and at least `after` messages in all). */
+async function quiet(page: Page, after = 0): Promise<void> {
+  await page.waitForFunction(
+    ({ after, ms }) => {
+      const m = window.__bench!.messages;
+      return m.length >= after && window.performance.now() - (m[m.length - 1]?.at ?? 0) >= ms;
+    },
+    { after, ms: QUIET_MS },
+    { timeout: 60_000, polling: 100 },
+  );
+}
+
+type Received = Array<{ at: number; bytes: number; kind: string; names: string | null }>;
+
+/**
+ * One connection's status changes, twice, through a second client so the measured window sends nothing itself;
+ * returns what the window received each time from the change until it was quiet again:
+ *  - found by a check: its app is disconnected in its organisation (in the sandbox), then its sign-in checked —
+ *    which also refreshes that sign-in, so its other connections' "since" moves too;
+ *  - exactly one connection: another organisation of the same sign-in disconnected through Relink (the sign-in
+ *    was just refreshed, so Relink uses the access token it holds and nothing else changes).
+ */
+async function oneConnectionChange(page: Page, run: BrowserMode, sandboxOrigin: string) {
+  const client = await apiClient(run);
+  const measure = async (act: () => Promise<unknown>): Promise<Received> => {
+    await quiet(page);
+    const mark = await page.evaluate(() => window.__bench!.messages.length);
+    await act();
+    await quiet(page, mark + 1);
+    return page.evaluate((m) => window.__bench!.messages.slice(m), mark);
+  };
+  try {
+    const status = await client.call<VersionedStatus>('status.get', {});
+    const target = status.connections.find((c) => c.health === 'healthy') ?? status.connections[0]!;
+    const app = status.apps.find((a) => a.id === target.appId)!;
+    const checked = await measure(async () => {
+      await control(sandboxOrigin, 'DELETE', `/sandbox/orgs/${encodeURIComponent(target.orgId)}/apps/${encodeURIComponent(app.clientId)}`);
+      await client.call('check.run', { appId: target.appId, staffId: target.staffId });
+    });
+    const other = status.connections.find((c) => c.grantId === target.grantId && c.id !== target.id)!;
+    const disconnected = await measure(() => client.call('connections.disconnect', { connectionId: other.id }));
+    const after = await client.call<VersionedStatus>('status.get', {});
+    return {
+      checked: { received: checked, what: `${target.orgName}: ${target.health} → ${after.connections.find((c) => c.id === target.id)?.health ?? 'gone'}` },
+      disconnected: { received: disconnected, what: `${other.orgName} disconnected: ${after.connections.some((c) => c.id === other.id) ? 'still listed' : 'gone from the status'}` },
+    };
+  } finally {
+    client.close();
+  }
+}
+
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
@@ -328,6 +449,19 @@ async function main(): Promise<void> {
     console.log(
       `JS heap (CDP Runtime.getHeapUsage, after the loads and keystrokes): used ${mb(used.usedSize)} of ${mb(used.totalSize)} allocated; after a forced GC ${mb(afterGc.usedSize)} — target ≤ ${TARGETS.heapMb} MB: ${verdict(used.usedSize / 1048576 <= TARGETS.heapMb)}`,
     );
+
+    const change = await oneConnectionChange(page, run, sandbox.origin);
+    const whole = med(loads.map((l) => l.snapshotBytes ?? 0));
+    const report = (label: string, c: { received: Received; what: string }) => {
+      const sent = c.received.reduce((n, m) => n + m.bytes, 0);
+      const parts = c.received.map((m) => `${m.kind} ${m.bytes.toLocaleString()} B${m.names ? ` [${m.names}]` : ''}`).join('; ');
+      console.log(
+        `${label} (${c.what}): ${sent.toLocaleString()} bytes sent to the window in ${c.received.length} message${c.received.length === 1 ? '' : 's'} (${parts || 'none'}); ` +
+          `the whole status is ${whole.toLocaleString()} bytes (${mb(whole)}) — target < ${TARGETS.oneChangeBytes.toLocaleString()} bytes: ${verdict(c.received.length > 0 && sent < TARGETS.oneChangeBytes)}`,
+      );
+    };
+    report('status change to one connection (disconnected through Relink)', change.disconnected);
+    report('  …and found by a check (app disconnected in the organisation, its sign-in checked, which also moves its 50 connections\' "since")', change.checked);
     console.log(`machine: load average ${load()} after measuring`);
     await page.context().close();
   } finally {

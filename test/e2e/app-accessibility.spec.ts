@@ -1,14 +1,7 @@
 import AxeBuilder from '@axe-core/playwright';
 import { expect, test, type Page, type TestInfo } from '@playwright/test';
-import {
-  HAS_SECRET_SERVICE,
-  NEEDS_KEYCHAIN,
-  NO_SECRET_SERVICE_REASON,
-  screenshotPath,
-  startBrowserMode,
-  stopLeftovers,
-  type BrowserMode,
-} from '../support/browser-mode.js';
+import { NEEDS_KEYCHAIN, screenshotPath, type BrowserMode } from '../support/browser-mode.js';
+import { useE2eApp } from '../support/e2e-app.js';
 
 /**
  * Every main view of the window, in the light and the dark theme (the window follows the OS's choice), at three
@@ -22,25 +15,14 @@ import {
  * First run needs a profile without apps, so it has a browser-mode process of its own.
  */
 
-test.skip(!HAS_SECRET_SERVICE, NO_SECRET_SERVICE_REASON);
+const e2e = useE2eApp({ until: 'file', needsKeychain: true });
 
 let demo: BrowserMode | null = null;
 let empty: BrowserMode | null = null;
 
 test.beforeAll(async () => {
   // Both at once: the demo builds its firm through the real consent flow (a few seconds).
-  [demo, empty] = await Promise.all([startBrowserMode({ demo: true }), startBrowserMode()]);
-});
-
-test.afterAll(async () => {
-  for (const run of [demo, empty]) {
-    if (!run) continue;
-    const stopped = await run.stop();
-    expect({ ...stopped, stderr: run.stderr() }, 'browser mode stops cleanly on SIGINT').toMatchObject({ code: 0 });
-    await run.profile.dispose();
-  }
-  demo = empty = null;
-  await stopLeftovers();
+  [demo, empty] = await Promise.all([e2e.browserMode({ demo: true }), e2e.browserMode()]);
 });
 
 const nav = (page: Page, name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();

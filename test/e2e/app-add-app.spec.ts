@@ -1,15 +1,8 @@
 import { expect, test, type Page } from '@playwright/test';
 import { sandboxApp } from '../support/relink-harness.js';
-import { startTestSandbox, type TestSandbox } from '../support/sandbox.js';
-import {
-  HAS_SECRET_SERVICE,
-  NEEDS_KEYCHAIN,
-  NO_SECRET_SERVICE_REASON,
-  screenshotPath,
-  startBrowserMode,
-  stopLeftovers,
-  type BrowserMode,
-} from '../support/browser-mode.js';
+import type { TestSandbox } from '../support/sandbox.js';
+import { NEEDS_KEYCHAIN, screenshotPath, type BrowserMode } from '../support/browser-mode.js';
+import { useE2eApp } from '../support/e2e-app.js';
 
 /**
  * Adding the firm's app on first run (issue 10, item 9): Relink checks what it can before saying the app is
@@ -18,22 +11,15 @@ import {
  * can't reach Xero", not ENOTFOUND. Nothing is saved when a check fails, so first run stays on the form.
  */
 
-test.skip(!HAS_SECRET_SERVICE, NO_SECRET_SERVICE_REASON);
+const e2e = useE2eApp({ until: 'file', needsKeychain: true });
 test.describe.configure({ mode: 'serial' });
 
 let sb: TestSandbox;
 let run: BrowserMode;
 
 test.beforeAll(async () => {
-  sb = await startTestSandbox({ seed: 'empty' });
-  run = await startBrowserMode();
-});
-
-test.afterAll(async () => {
-  await run?.stop();
-  await run?.profile.dispose();
-  await sb?.close();
-  await stopLeftovers();
+  sb = await e2e.sandbox();
+  run = await e2e.browserMode();
 });
 
 async function fill(page: Page, f: { name: string; clientId: string; issuer: string; web?: string; ports?: number[] }): Promise<void> {

@@ -1,5 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
-import { openWindow, screenshotPath, startBrowserMode, stopLeftovers, type BrowserMode } from '../support/browser-mode.js';
+import { openWindow, screenshotPath, type BrowserMode } from '../support/browser-mode.js';
+import { useE2eApp } from '../support/e2e-app.js';
 
 /**
  * The demo's "rotated credentials" incident, followed to its end (issue 10, item 11). Its fix is "copy the
@@ -9,17 +10,12 @@ import { openWindow, screenshotPath, startBrowserMode, stopLeftovers, type Brows
  * connections work again; generating a new secret there stops them until that one is pasted too.
  */
 
+const e2e = useE2eApp({ until: 'file' });
+
 let run: BrowserMode;
 
 test.beforeAll(async () => {
-  run = await startBrowserMode({ demo: true, timeoutMs: 60_000 });
-});
-
-test.afterAll(async () => {
-  const stopped = await run?.stop();
-  expect({ ...stopped, stderr: run?.stderr() }, 'browser mode stops cleanly on SIGINT').toMatchObject({ code: 0 });
-  await run?.profile.dispose();
-  await stopLeftovers();
+  run = await e2e.browserMode({ demo: true, timeoutMs: 60_000 });
 });
 
 const REPORTING = 'Harbour Reporting';

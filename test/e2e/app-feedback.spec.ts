@@ -1,21 +1,11 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { expect, test, type Page } from '@playwright/test';
 import { sandboxApp } from '../support/relink-harness.js';
-import { startTestSandbox, type TestSandbox } from '../support/sandbox.js';
-import {
-  connectedProfile,
-  HAS_SECRET_SERVICE,
-  NEEDS_KEYCHAIN,
-  newProfile,
-  NO_SECRET_SERVICE_REASON,
-  screenshotPath,
-  startBrowserMode,
-  stopLeftovers,
-  type BrowserMode,
-} from '../support/browser-mode.js';
+import type { TestSandbox } from '../support/sandbox.js';
+import { connectedProfile, NEEDS_KEYCHAIN, screenshotPath, type BrowserMode } from '../support/browser-mode.js';
+import { useE2eApp } from '../support/e2e-app.js';
 import { approveLink, sandboxOrgs, sandboxPerson, signInLink, type Person } from '../support/workflows-e2e.js';
 
 /**
@@ -29,7 +19,7 @@ import { approveLink, sandboxOrgs, sandboxPerson, signInLink, type Person } from
  * Jane. The tests run in order (each leaves the activity the next one reads).
  */
 
-test.skip(!HAS_SECRET_SERVICE, NO_SECRET_SERVICE_REASON);
+const e2e = useE2eApp({ until: 'file', needsKeychain: true });
 test.describe.configure({ mode: 'serial' });
 
 const REPORTING = 'Practice Reporting';
@@ -44,30 +34,19 @@ let janeOrgs: string[] = [];
 let tmp = '';
 
 test.beforeAll(async () => {
-  sb = await startTestSandbox({ seed: 'empty' });
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-feedback-'));
+  sb = await e2e.sandbox();
+  tmp = e2e.scratchDir('feedback');
   janeOrgs = ['Kauri Books', 'Rimu Joinery'];
   const adaOrgs = ['Totara Travel', 'Matai Motors'];
   const ids = await sandboxOrgs(sb, [...janeOrgs, ...adaOrgs]);
   jane = await sandboxPerson(sb, 'Jane', 'Doe', ids.slice(0, 2));
   ada = await sandboxPerson(sb, 'Ada', 'Adviser', ids.slice(2));
-  const profile = newProfile('feedback');
+  const profile = e2e.profile('feedback');
   const reporting = await sandboxApp(sb, { name: REPORTING, type: 'web', multiOrgConsent: true });
   reportingClientId = reporting.clientId;
   await connectedProfile(sb, profile, { ...reporting, name: REPORTING }, [{ userId: ada.userId, tenantIds: ids.slice(2) }]);
   await connectedProfile(sb, profile, { ...(await sandboxApp(sb, { name: SYNC, multiOrgConsent: true })), name: SYNC }, [{ userId: jane.userId, tenantIds: ids.slice(0, 2) }]);
-  run = await startBrowserMode({ profile });
-});
-
-test.afterAll(async () => {
-  if (run) {
-    expect(await run.stop()).toMatchObject({ code: 0 });
-    await run.profile.dispose();
-  }
-  run = null;
-  await sb?.close();
-  await stopLeftovers();
-  fs.rmSync(tmp, { recursive: true, force: true });
+  run = await e2e.browserMode({ profile });
 });
 
 const nav = (page: Page, name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();

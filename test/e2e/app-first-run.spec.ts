@@ -1,16 +1,8 @@
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import { sandboxApp, sandboxFirm } from '../support/relink-harness.js';
-import { startTestSandbox, type TestSandbox } from '../support/sandbox.js';
-import {
-  approveInSandbox,
-  HAS_SECRET_SERVICE,
-  NEEDS_KEYCHAIN,
-  NO_SECRET_SERVICE_REASON,
-  screenshotPath,
-  startBrowserMode,
-  stopLeftovers,
-  type BrowserMode,
-} from '../support/browser-mode.js';
+import type { TestSandbox } from '../support/sandbox.js';
+import { approveInSandbox, NEEDS_KEYCHAIN, screenshotPath, type BrowserMode } from '../support/browser-mode.js';
+import { useE2eApp } from '../support/e2e-app.js';
 
 /**
  * First run in browser mode, as an advisor meets it on a new computer: Relink has no app yet and offers two ways
@@ -20,20 +12,10 @@ import {
  * pages in a second browser page.
  */
 
-test.skip(!HAS_SECRET_SERVICE, NO_SECRET_SERVICE_REASON);
+const e2e = useE2eApp({ needsKeychain: true });
 
 let run: BrowserMode | null = null;
 let sb: TestSandbox | null = null;
-
-test.afterEach(async () => {
-  const stopped = await run?.stop();
-  if (run && stopped) expect({ ...stopped, stderr: run.stderr() }, 'browser mode stops cleanly on SIGINT').toMatchObject({ code: 0 });
-  await run?.profile.dispose();
-  run = null;
-  await sb?.close();
-  sb = null;
-  await stopLeftovers();
-});
 
 function grid(page: Page): Locator {
   return page.getByRole('grid', { name: 'Organisations' });
@@ -48,7 +30,7 @@ async function cell(page: Page, org: string, app: string): Promise<Locator> {
 }
 
 test(`first run → Explore with the built-in sandbox → the overview shows the demo firm’s incidents and the grid healthy and broken cells${NEEDS_KEYCHAIN}`, async ({ page }) => {
-  run = await startBrowserMode();
+  run = await e2e.browserMode();
   await page.goto(run.url);
   await expect(page.getByRole('heading', { level: 1, name: 'Welcome to Relink' })).toBeVisible();
 
@@ -111,10 +93,10 @@ test(`first run → Explore with the built-in sandbox → the overview shows the
 });
 
 test(`first run → Add your Xero app (a sandbox app) → Connect → consent in the browser → the organisations show healthy${NEEDS_KEYCHAIN}`, async ({ page, browser }) => {
-  sb = await startTestSandbox({ seed: 'empty' });
+  sb = await e2e.sandbox();
   const firm = await sandboxFirm(sb, 3, { givenName: 'Jane', familyName: 'Doe' });
   const registered = await sandboxApp(sb, { name: 'Harbour Practice Sync' });
-  run = await startBrowserMode();
+  run = await e2e.browserMode();
 
   await page.goto(run.url);
   await page.getByRole('region', { name: 'Add your Xero app' }).getByRole('button', { name: 'Add your Xero app' }).click();

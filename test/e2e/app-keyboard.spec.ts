@@ -1,5 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
-import { HAS_SECRET_SERVICE, NEEDS_KEYCHAIN, NO_SECRET_SERVICE_REASON, startBrowserMode, stopLeftovers, type BrowserMode } from '../support/browser-mode.js';
+import { NEEDS_KEYCHAIN, type BrowserMode } from '../support/browser-mode.js';
+import { useE2eApp } from '../support/e2e-app.js';
 
 /**
  * The window by keyboard (issue 10, item 16): focus never falls back to <body> when the control that had it goes
@@ -7,21 +8,12 @@ import { HAS_SECRET_SERVICE, NEEDS_KEYCHAIN, NO_SECRET_SERVICE_REASON, startBrow
  * One demo firm for the file.
  */
 
-test.skip(!HAS_SECRET_SERVICE, NO_SECRET_SERVICE_REASON);
+const e2e = useE2eApp({ until: 'file', needsKeychain: true });
 
 let demo: BrowserMode | null = null;
 
 test.beforeAll(async () => {
-  demo = await startBrowserMode({ demo: true });
-});
-
-test.afterAll(async () => {
-  if (demo) {
-    expect(await demo.stop()).toMatchObject({ code: 0 });
-    await demo.profile.dispose();
-  }
-  demo = null;
-  await stopLeftovers();
+  demo = await e2e.browserMode({ demo: true });
 });
 
 async function openOrganisations(page: Page): Promise<void> {

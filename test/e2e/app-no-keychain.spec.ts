@@ -1,5 +1,6 @@
 import { expect, test } from '@playwright/test';
-import { noKeychainEnv, screenshotPath, startBrowserMode, stopLeftovers, type BrowserMode } from '../support/browser-mode.js';
+import { noKeychainEnv, screenshotPath, type BrowserMode } from '../support/browser-mode.js';
+import { useE2eApp } from '../support/e2e-app.js';
 
 /**
  * A computer without a keychain — a fresh Debian machine, no desktop session, no Secret Service — running the
@@ -12,18 +13,12 @@ import { noKeychainEnv, screenshotPath, startBrowserMode, stopLeftovers, type Br
  * these tests need no keyring and run outside .ci/with-keyring.sh too.
  */
 
+const e2e = useE2eApp();
+
 let run: BrowserMode | null = null;
 
-test.afterEach(async () => {
-  const stopped = await run?.stop();
-  if (run && stopped) expect({ ...stopped, stderr: run.stderr() }, 'browser mode stops cleanly on SIGINT').toMatchObject({ code: 0 });
-  await run?.profile.dispose();
-  run = null;
-  await stopLeftovers();
-});
-
 test('--demo without a keychain opens the demo, its sign-ins held in memory, and says so', async ({ page }) => {
-  run = await startBrowserMode({ demo: true, env: noKeychainEnv(), timeoutMs: 60_000 });
+  run = await e2e.browserMode({ demo: true, env: noKeychainEnv(), timeoutMs: 60_000 });
   await page.goto(run.url);
   await expect(page.getByRole('heading', { level: 1, name: 'Overview' })).toBeVisible();
   const banner = page.getByRole('region', { name: 'Demo mode' });
@@ -43,7 +38,7 @@ test('--demo without a keychain opens the demo, its sign-ins held in memory, and
 });
 
 test("the firm's own profile without a keychain says what is missing and how to get it; the demo still opens from there", async ({ page }) => {
-  run = await startBrowserMode({ env: noKeychainEnv() });
+  run = await e2e.browserMode({ env: noKeychainEnv() });
   await page.goto(run.url);
   await expect(page.getByRole('heading', { level: 1, name: 'Welcome to Relink' })).toBeVisible();
   const notice = page.getByRole('alert').filter({ has: page.getByRole('heading', { name: "Relink can't find a keyring on this computer" }) });

@@ -1,18 +1,8 @@
 import { expect, test, type Browser, type Locator, type Page } from '@playwright/test';
 import { sandboxApp, sandboxFirm, type Firm, type SandboxApp } from '../support/relink-harness.js';
-import { startTestSandbox, type TestSandbox } from '../support/sandbox.js';
-import {
-  approveInSandbox,
-  connectedProfile,
-  HAS_SECRET_SERVICE,
-  newProfile,
-  NEEDS_KEYCHAIN,
-  NO_SECRET_SERVICE_REASON,
-  screenshotPath,
-  startBrowserMode,
-  stopLeftovers,
-  type BrowserMode,
-} from '../support/browser-mode.js';
+import type { TestSandbox } from '../support/sandbox.js';
+import { approveInSandbox, connectedProfile, NEEDS_KEYCHAIN, screenshotPath, type BrowserMode } from '../support/browser-mode.js';
+import { useE2eApp } from '../support/e2e-app.js';
 
 /**
  * Something breaks in Xero (here: through the sandbox's control API), the advisor presses Check now, the window
@@ -24,7 +14,7 @@ import {
  * through Relink's real connect flow, in this process), then starts browser mode on it.
  */
 
-test.skip(!HAS_SECRET_SERVICE, NO_SECRET_SERVICE_REASON);
+const e2e = useE2eApp({ needsKeychain: true });
 
 const APP = 'Practice Sync';
 
@@ -32,16 +22,7 @@ let sb: TestSandbox;
 let run: BrowserMode | null = null;
 
 test.beforeEach(async () => {
-  sb = await startTestSandbox({ seed: 'empty' });
-});
-
-test.afterEach(async () => {
-  const stopped = await run?.stop();
-  if (run && stopped) expect({ ...stopped, stderr: run.stderr() }, 'browser mode stops cleanly on SIGINT').toMatchObject({ code: 0 });
-  await run?.profile.dispose();
-  run = null;
-  await sb.close();
-  await stopLeftovers();
+  sb = await e2e.sandbox();
 });
 
 async function registered(): Promise<SandboxApp & { name: string }> {
@@ -50,9 +31,9 @@ async function registered(): Promise<SandboxApp & { name: string }> {
 
 /** A profile where `who` connected `app` for `tenantIds`, and the window open on it. */
 async function openConnected(page: Page, app: SandboxApp & { name: string }, who: string, tenantIds: string[]): Promise<void> {
-  const profile = newProfile();
+  const profile = e2e.profile();
   await connectedProfile(sb, profile, app, [{ userId: who, tenantIds }]);
-  run = await startBrowserMode({ profile });
+  run = await e2e.browserMode({ profile });
   await page.goto(run.url);
   await expect(page.getByRole('heading', { level: 1, name: 'Overview' })).toBeVisible();
   await expect(page.getByText('Nothing needs attention. Every connection Relink checked is working.')).toBeVisible();
@@ -211,7 +192,7 @@ test(`an app disconnected in one organisation: the detail says so; a Reconnect w
   const detail = page.getByRole('region', { name: org });
   await expect(detail).toBeVisible();
   await expect(detail).toContainText(`Why: ${APP} was disconnected in ${org}`);
-  await expect(detail).toContainText(`What to do: Someone removed ${APP} under Settings → Connected Apps in ${org}.`);
+  await expect(detail).toContainText(`What to do: Someone removed ${APP} under Settings → Connected apps in ${org}.`);
   await page.screenshot({ path: screenshotPath('app-reconnect-detail-light') });
 
   // Jane approves, but ticks another client instead of this one.

@@ -1,5 +1,6 @@
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { openWindow, screenshotPath, startBrowserMode, stopLeftovers, type BrowserMode } from '../support/browser-mode.js';
+import { openWindow, screenshotPath, type BrowserMode } from '../support/browser-mode.js';
+import { useE2eApp } from '../support/e2e-app.js';
 
 /**
  * Every verdict true, every action safe (issue 10), as a new advisor meets them in the demo firm:
@@ -17,17 +18,12 @@ import { openWindow, screenshotPath, startBrowserMode, stopLeftovers, type Brows
 
 test.describe.configure({ mode: 'serial' });
 
+const e2e = useE2eApp({ until: 'file' });
+
 let run: BrowserMode;
 
 test.beforeAll(async () => {
-  run = await startBrowserMode({ demo: true, timeoutMs: 60_000 });
-});
-
-test.afterAll(async () => {
-  const stopped = await run?.stop();
-  expect({ ...stopped, stderr: run?.stderr() }, 'browser mode stops cleanly on SIGINT').toMatchObject({ code: 0 });
-  await run?.profile.dispose();
-  await stopLeftovers();
+  run = await e2e.browserMode({ demo: true, timeoutMs: 60_000 });
 });
 
 const SYNC = 'Harbour Practice Sync';

@@ -1,15 +1,7 @@
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import type { Operation, StatusSnapshot } from '../../shared/api.js';
-import {
-  approveInSandbox,
-  HAS_SECRET_SERVICE,
-  NEEDS_KEYCHAIN,
-  NO_SECRET_SERVICE_REASON,
-  screenshotPath,
-  startBrowserMode,
-  stopLeftovers,
-  type BrowserMode,
-} from '../support/browser-mode.js';
+import { approveInSandbox, NEEDS_KEYCHAIN, screenshotPath, type BrowserMode } from '../support/browser-mode.js';
+import { useE2eApp } from '../support/e2e-app.js';
 import { apiCall } from '../support/workflows-e2e.js';
 
 /**
@@ -22,22 +14,13 @@ import { apiCall } from '../support/workflows-e2e.js';
  * One demo firm for the file; the bulk reconnect, which changes it, runs last.
  */
 
-test.skip(!HAS_SECRET_SERVICE, NO_SECRET_SERVICE_REASON);
+const e2e = useE2eApp({ until: 'file', needsKeychain: true });
 test.describe.configure({ mode: 'serial' });
 
 let demo: BrowserMode | null = null;
 
 test.beforeAll(async () => {
-  demo = await startBrowserMode({ demo: true });
-});
-
-test.afterAll(async () => {
-  if (demo) {
-    expect(await demo.stop()).toMatchObject({ code: 0 });
-    await demo.profile.dispose();
-  }
-  demo = null;
-  await stopLeftovers();
+  demo = await e2e.browserMode({ demo: true });
 });
 
 const SMALL = [

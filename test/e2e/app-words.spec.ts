@@ -7,17 +7,9 @@ import type { StatusSnapshot } from '../../shared/api.js';
 import { CAUSES, HEALTH_STATES } from '../../shared/domain.js';
 import { ACTIVITY_ACTION_WORDS } from '../../shared/plain-words.js';
 import { sandboxApp } from '../support/relink-harness.js';
-import { startTestSandbox, type TestSandbox } from '../support/sandbox.js';
-import {
-  connectedProfile,
-  HAS_SECRET_SERVICE,
-  NEEDS_KEYCHAIN,
-  newProfile,
-  NO_SECRET_SERVICE_REASON,
-  startBrowserMode,
-  stopLeftovers,
-  type BrowserMode,
-} from '../support/browser-mode.js';
+import type { TestSandbox } from '../support/sandbox.js';
+import { connectedProfile, NEEDS_KEYCHAIN, type BrowserMode } from '../support/browser-mode.js';
+import { useE2eApp } from '../support/e2e-app.js';
 import { apiCall } from '../support/workflows-e2e.js';
 
 /**
@@ -30,7 +22,7 @@ import { apiCall } from '../support/workflows-e2e.js';
  * connection for the empty state.
  */
 
-test.skip(!HAS_SECRET_SERVICE, NO_SECRET_SERVICE_REASON);
+const e2e = useE2eApp({ until: 'file', needsKeychain: true });
 test.describe.configure({ mode: 'serial' });
 
 let demo: BrowserMode | null = null;
@@ -38,22 +30,11 @@ let bare: BrowserMode | null = null;
 let sb: TestSandbox | null = null;
 
 test.beforeAll(async () => {
-  sb = await startTestSandbox({ seed: 'empty' });
-  const profile = newProfile('words');
+  sb = await e2e.sandbox();
+  const profile = e2e.profile('words');
   // An app added, nothing connected yet: what an advisor has after first run if they skip the Connect step.
   await connectedProfile(sb, profile, { ...(await sandboxApp(sb, { name: 'Practice Sync' })), name: 'Practice Sync' }, []);
-  [demo, bare] = await Promise.all([startBrowserMode({ demo: true }), startBrowserMode({ profile })]);
-});
-
-test.afterAll(async () => {
-  for (const run of [demo, bare]) {
-    if (!run) continue;
-    expect(await run.stop()).toMatchObject({ code: 0 });
-    await run.profile.dispose();
-  }
-  demo = bare = null;
-  await sb?.close();
-  await stopLeftovers();
+  [demo, bare] = await Promise.all([e2e.browserMode({ demo: true }), e2e.browserMode({ profile })]);
 });
 
 const nav = (page: Page, name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();

@@ -1,16 +1,8 @@
 import { expect, test } from '@playwright/test';
 import type { ReconnectPlan, ReconnectRunView } from '../../shared/workflows.js';
-import {
-  HAS_SECRET_SERVICE,
-  NEEDS_KEYCHAIN,
-  newProfile,
-  NO_SECRET_SERVICE_REASON,
-  screenshotPath,
-  startBrowserMode,
-  stopLeftovers,
-  type BrowserMode,
-} from '../support/browser-mode.js';
-import { startTestSandbox, type TestSandbox } from '../support/sandbox.js';
+import { NEEDS_KEYCHAIN, screenshotPath, type BrowserMode } from '../support/browser-mode.js';
+import { useE2eApp } from '../support/e2e-app.js';
+import type { TestSandbox } from '../support/sandbox.js';
 import { apiCall, approveLink, buildWorld, expectAccessible, sandboxOrgs, sandboxPerson, signInLink } from '../support/workflows-e2e.js';
 
 /**
@@ -23,7 +15,7 @@ import { apiCall, approveLink, buildWorld, expectAccessible, sandboxOrgs, sandbo
  * everything else is healthy; then the third-party checklist.
  */
 
-test.skip(!HAS_SECRET_SERVICE, NO_SECRET_SERVICE_REASON);
+const e2e = useE2eApp({ needsKeychain: true });
 
 const ORGS = [
   'Kowhai Landscaping',
@@ -49,15 +41,7 @@ let sb: TestSandbox;
 let run: BrowserMode | null = null;
 
 test.beforeEach(async () => {
-  sb = await startTestSandbox({ seed: 'empty' });
-});
-
-test.afterEach(async () => {
-  await run?.stop();
-  await run?.profile.dispose();
-  run = null;
-  await sb.close();
-  await stopLeftovers();
+  sb = await e2e.sandbox();
 });
 
 test(`a password change across 3 apps and 12 organisations: the incident → the plan (5 approvals at most, perhaps 3) → run through the consent pages → healthy, one unticked organisation still queued${NEEDS_KEYCHAIN}`, async ({ page, browser }) => {
@@ -71,7 +55,7 @@ test(`a password change across 3 apps and 12 organisations: the incident → the
   const payrollOrgs = ORGS.slice(8, 10);
   const receiptsOrgs = ORGS.slice(10, 12);
 
-  const profile = newProfile('wf-bulk');
+  const profile = e2e.profile('wf-bulk');
   const apps = await buildWorld(
     sb,
     profile,
@@ -94,7 +78,7 @@ test(`a password change across 3 apps and 12 organisations: the incident → the
   for (const o of receiptsOrgs) await sb.control('DELETE', `/sandbox/orgs/${t(o)}/apps/${clientId(RECEIPTS)}`);
   await sb.control('DELETE', `/sandbox/orgs/${t(UNTICKED)}/apps/${clientId(SYNC)}`);
 
-  run = await startBrowserMode({ profile });
+  run = await e2e.browserMode({ profile });
   await page.goto(run.url);
   await expect(page.getByRole('heading', { level: 1, name: 'Overview' })).toBeVisible();
   await page.getByRole('banner').getByRole('button', { name: 'Check now' }).click();

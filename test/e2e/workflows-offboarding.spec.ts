@@ -1,22 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { expect, test, type Page } from '@playwright/test';
 import type { AuditReport, TrackedView } from '../../shared/workflows.js';
 import { AUDIT_CSV_COLUMNS } from '../../main/workflows/reports.js';
-import {
-  HAS_SECRET_SERVICE,
-  NEEDS_KEYCHAIN,
-  newProfile,
-  NO_SECRET_SERVICE_REASON,
-  screenshotPath,
-  startBrowserMode,
-  stopLeftovers,
-  type BrowserMode,
-} from '../support/browser-mode.js';
-import { startTestSandbox, type TestSandbox } from '../support/sandbox.js';
+import { NEEDS_KEYCHAIN, screenshotPath, type BrowserMode } from '../support/browser-mode.js';
+import { useE2eApp } from '../support/e2e-app.js';
+import type { TestSandbox } from '../support/sandbox.js';
 import { apiCall, approveLink, buildWorld, expectAccessible, sandboxOrgs, sandboxPerson, signInLink } from '../support/workflows-e2e.js';
 
 /**
@@ -28,7 +19,7 @@ import { apiCall, approveLink, buildWorld, expectAccessible, sandboxOrgs, sandbo
  * the CSV downloads with every dependency; the report page prints to a PDF whose text names each one.
  */
 
-test.skip(!HAS_SECRET_SERVICE, NO_SECRET_SERVICE_REASON);
+const e2e = useE2eApp({ needsKeychain: true });
 
 const ORGS = ['Kowhai Landscaping', 'Bluegum Physiotherapy', 'Ridgeway Builders'];
 const FIRM = 'Harbour & Finch';
@@ -38,17 +29,8 @@ let run: BrowserMode | null = null;
 let tmp: string;
 
 test.beforeEach(async () => {
-  sb = await startTestSandbox({ seed: 'empty' });
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-wf-e2e-'));
-});
-
-test.afterEach(async () => {
-  await run?.stop();
-  await run?.profile.dispose();
-  run = null;
-  await sb.close();
-  await stopLeftovers();
-  fs.rmSync(tmp, { recursive: true, force: true });
+  sb = await e2e.sandbox();
+  tmp = e2e.scratchDir('wf-e2e');
 });
 
 async function download(page: Page, click: () => Promise<void>): Promise<{ name: string; text: string }> {
@@ -65,7 +47,7 @@ test(`offboarding: the audit lists grants, the app they created and third-party 
   const tenantIds = await sandboxOrgs(sb, ORGS);
   const tom = await sandboxPerson(sb, 'Tom', 'Walsh', tenantIds);
   const ben = await sandboxPerson(sb, 'Ben', 'Adviser', tenantIds);
-  const profile = newProfile('wf-offboard');
+  const profile = e2e.profile('wf-offboard');
   await buildWorld(
     sb,
     profile,
@@ -85,7 +67,7 @@ test(`offboarding: the audit lists grants, the app they created and third-party 
     async (service) => void (await service.updateSettings({ firmName: FIRM })),
   );
 
-  run = await startBrowserMode({ profile });
+  run = await e2e.browserMode({ profile });
   await page.goto(run.url);
   await expect(page.getByRole('heading', { level: 1, name: 'Overview' })).toBeVisible();
 

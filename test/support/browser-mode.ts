@@ -8,7 +8,7 @@ import { AsyncEntry, findCredentialsAsync } from '@napi-rs/keyring';
 import { expect, type Page } from '@playwright/test';
 import { SystemClock } from '../../main/core/clock.js';
 import { NapiKeychain } from '../../main/secrets/napi-keyring.js';
-import { RelinkService } from '../../main/service/relink-service.js';
+import { createRelink, localProfile } from '../../main/app/create-relink.js';
 import { ConfBackend } from '../../main/store/document-file.js';
 import { followAuthorize } from './headless-browser.js';
 import type { SandboxApp } from './relink-harness.js';
@@ -256,11 +256,8 @@ export async function connectedProfile(
   app: SandboxApp & { name: string },
   consents: Array<{ userId: string; tenantIds: string[] }>,
 ): Promise<{ appId: string }> {
-  const service = await RelinkService.open({
-    dataDir: profile.dataDir,
-    keychainService: profile.keychainService,
-    keychain: new NapiKeychain(),
-    backend: new ConfBackend(profile.dataDir),
+  const service = await createRelink({
+    storage: localProfile({ dataDir: profile.dataDir, keychainService: profile.keychainService, keychain: new NapiKeychain(), backend: new ConfBackend(profile.dataDir) }),
     clock: new SystemClock(),
     actor: 'cli',
   });

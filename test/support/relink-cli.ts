@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SystemClock } from '../../main/core/clock.js';
 import { NapiKeychain } from '../../main/secrets/napi-keyring.js';
-import { SecretVault, appAccount, grantAccount } from '../../main/secrets/vault.js';
+import { KeychainVault, appAccount, grantAccount } from '../../main/secrets/vault.js';
 import { buildWorld, type TestSandbox, type World } from './sandbox.js';
 
 /**
@@ -203,8 +203,8 @@ export class Profile {
   }
 
   /** A vault on the same keychain service the CLI uses, for reading what it stored. */
-  vault(): SecretVault {
-    return new SecretVault(new NapiKeychain(), this.keychainService, new SystemClock());
+  vault(): KeychainVault {
+    return new KeychainVault(new NapiKeychain(), this.keychainService, new SystemClock());
   }
 
   /** Every file under the data folder (relative paths), sorted. */

@@ -7,7 +7,8 @@ import type { App } from '../../shared/domain.js';
 import { SystemClock, type Clock, type TimerHandle } from '../../main/core/clock.js';
 import type { Keychain } from '../../main/secrets/keychain.js';
 import { NapiKeychain } from '../../main/secrets/napi-keyring.js';
-import { RelinkService, type ServiceOptions } from '../../main/service/relink-service.js';
+import { createRelink, localProfile } from '../../main/app/create-relink.js';
+import type { RelinkService, ServiceOptions } from '../../main/service/relink-service.js';
 import { ConfBackend } from '../../main/store/document-file.js';
 import { freePorts } from '../main/oauth/support.js';
 import { followAuthorize } from './headless-browser.js';
@@ -124,11 +125,8 @@ export function createHarness(sb: TestSandbox, base: { keychain?: Keychain; cloc
     keychain,
     codes,
     async open(extra = {}) {
-      const service = await RelinkService.open({
-        dataDir,
-        keychainService,
-        keychain,
-        backend: new ConfBackend(dataDir),
+      const service = await createRelink({
+        storage: localProfile({ dataDir, keychainService, keychain, backend: new ConfBackend(dataDir) }),
         clock: base.clock ?? new SystemClock(),
         actor: 'cli',
         ...(base.fetch ? { fetch: base.fetch } : {}),

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { startSandboxServer, type RunningSandbox } from '../../main/sandbox/server.js';
-import type { SeedRequest } from '../../main/sandbox/seeds.js';
+import type { SeedRequest } from '../../main/sandbox/xero/seeds.js';
 
 /**
  * Test harness for the Xero sandbox: a real server on 127.0.0.1 and helpers that speak plain HTTP to it,

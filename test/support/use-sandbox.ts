@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach } from 'vitest';
-import type { SeedRequest } from '../../main/sandbox/seeds.js';
+import type { SeedRequest } from '../../main/sandbox/xero/seeds.js';
 import { startTestSandbox, type TestSandbox } from './sandbox.js';
 
 /**

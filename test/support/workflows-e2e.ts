@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { expect, type Browser, type Page } from '@playwright/test';
 import { SystemClock } from '../../main/core/clock.js';
 import { NapiKeychain } from '../../main/secrets/napi-keyring.js';
-import { RelinkService } from '../../main/service/relink-service.js';
+import { createRelink, localProfile } from '../../main/app/create-relink.js';
+import type { RelinkService } from '../../main/service/relink-service.js';
 import { ConfBackend } from '../../main/store/document-file.js';
 import { approveInSandbox, type E2eProfile } from './browser-mode.js';
 import { followAuthorize } from './headless-browser.js';
@@ -56,11 +57,8 @@ export async function buildWorld(
   apps: WorldApp[],
   extra: (service: RelinkService, built: BuiltApp[]) => Promise<void> = async () => {},
 ): Promise<BuiltApp[]> {
-  const service = await RelinkService.open({
-    dataDir: profile.dataDir,
-    keychainService: profile.keychainService,
-    keychain: new NapiKeychain(),
-    backend: new ConfBackend(profile.dataDir),
+  const service = await createRelink({
+    storage: localProfile({ dataDir: profile.dataDir, keychainService: profile.keychainService, keychain: new NapiKeychain(), backend: new ConfBackend(profile.dataDir) }),
     clock: new SystemClock(),
     actor: 'cli',
   });

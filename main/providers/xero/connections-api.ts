@@ -168,6 +168,25 @@ export class XeroConnectionsApi {
     return { ok: true, removed: true, serverDate: answer.serverDate, skewMs: answer.skewMs };
   }
 
+  /** Xero's probes need `accounting.settings[.read]` (the Organisation) or a reports scope (the balance sheet). */
+  canProbe(scopes: readonly string[]): boolean {
+    return probesFor(scopes).organisation || probesFor(scopes).report;
+  }
+
+  /**
+   * Every role may read the Organisation; only a report shows a role too narrow for the app (invoice-only), so
+   * a tenant is probed with whichever of the two the app's scopes allow, the Organisation first.
+   */
+  async probe(accessToken: string, tenantId: string, scopes: readonly string[], opts: CallOptions = {}): Promise<ProbeResult> {
+    const which = probesFor(scopes);
+    if (which.organisation) {
+      const r = await this.organisation(accessToken, tenantId, opts);
+      if (!r.ok || !which.report) return r;
+    }
+    // Only called when `canProbe`: without the Organisation probe, the report is the one the scopes allow.
+    return this.reportProbe(accessToken, tenantId, opts);
+  }
+
   /**
    * Probes one tenant with `GET /api.xro/2.0/Organisation` (every role may read it; needs
    * `accounting.settings[.read]`): ok, or why this tenant cannot be reached with this token.
@@ -263,4 +282,12 @@ function limitsOf(headers: Headers): RateLimitRemaining {
     return v !== null && /^\d+$/.test(v.trim()) ? Number(v) : null;
   };
   return { day: n('x-daylimit-remaining'), minute: n('x-minlimit-remaining'), appMinute: n('x-appminlimit-remaining') };
+}
+
+/** Which of Xero's probes an app's scopes allow (the granular reports scope included). */
+function probesFor(scopes: readonly string[]): { organisation: boolean; report: boolean } {
+  return {
+    organisation: scopes.some((s) => s === 'accounting.settings' || s === 'accounting.settings.read'),
+    report: scopes.some((s) => s === 'accounting.reports.read' || s === 'accounting.reports.balancesheet.read'),
+  };
 }

@@ -1,6 +1,7 @@
 import type { Provider } from '../provider.js';
 import { checkApp } from './app-check.js';
 import { XeroConnectionsApi } from './connections-api.js';
+import { organisationsOfConsent } from './consent.js';
 import { isAllowedEndpoint, providerFor, XERO_API_BASE, XERO_ISSUER } from './endpoints.js';
 import { classifyTokenOutcome } from './errors.js';
 import { explainError } from './explain.js';
@@ -12,6 +13,27 @@ const CLIENT_ID = /^[0-9A-F]{32}$/i;
 export const xeroProvider: Provider = {
   id: 'xero',
   name: 'Xero',
+  terms: {
+    name: 'Xero',
+    developerPortal: "Xero's developer portal",
+    login: 'Xero login',
+    connectedAppsPlace: 'Settings → Connected apps',
+    approverRoles: 'the Adviser or Standard role',
+    statusPage: "Xero's status page",
+    newClientSecretPlace: 'Xero developer portal → your app → Configuration → Generate a secret',
+    appConfigurationPlace: "Xero's developer portal (your app → Configuration)",
+  },
+  policy: {
+    // xero-protocol.md: refresh tokens expire after 60 days unused; a rotated one keeps working for 30 minutes.
+    refreshTokenLifetimeDays: 60,
+    refreshTokenRolling: true,
+    rotationGraceMs: 30 * 60_000,
+    // One consent page lists every organisation the person can reach; a password change revokes every grant.
+    consent: 'many-organisations',
+    passwordChangeRevokesGrants: true,
+    // Apps belong to the developer login that created them and go when it is deleted.
+    appDeletedWithCreator: true,
+  },
   defaultIssuer: XERO_ISSUER,
   defaultApiBase: XERO_API_BASE,
   defaultScopes: ['openid', 'profile', 'email', 'offline_access', 'accounting.settings.read'],
@@ -30,9 +52,10 @@ export const xeroProvider: Provider = {
     }
   },
   // Xero names the person by `xero_userid`; `sub` is the same person for the identity service.
-  staffIdOf: (claims) => claims.xero_userid ?? claims.sub ?? null,
+  staffIdOf: (claims) => (typeof claims.xero_userid === 'string' && claims.xero_userid ? claims.xero_userid : null) ?? claims.sub ?? null,
   classifyTokenOutcome: (outcome, now, call) => classifyTokenOutcome(outcome, now, call),
   connections: (app, deps) => new XeroConnectionsApi(deps.fetch, app.apiBase, deps.clock, deps.timeoutMs ? { timeoutMs: deps.timeoutMs } : {}),
   checkApp,
   explain: explainError,
+  organisationsOfConsent,
 };

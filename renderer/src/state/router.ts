@@ -38,20 +38,30 @@ export interface Route {
 }
 
 const home: Route = { view: 'overview', id: null, sub: null, params: new URLSearchParams(), key: '' };
-let current: Route = parse(window.location.hash, home);
+let current: Route = parseRoute(window.location.hash, home);
 
-function parse(hash: string, fallback: Route): Route {
+/** The route a hash names; `fallback` for a hash that is not a route (`#main`). An unknown view is the overview. */
+export function parseRoute(hash: string, fallback: Route = home): Route {
   if (!hash.startsWith('#/')) return fallback;
   const [path = '', query = ''] = hash.slice(2).split('?', 2);
   const [view, id, sub] = path.split('/', 3);
   const known = (VIEWS as readonly string[]).includes(view ?? '') ? (view as ViewId) : 'overview';
   return {
     view: known,
-    id: id ? decodeURIComponent(id) : null,
-    sub: sub ? decodeURIComponent(sub) : null,
+    id: id ? decode(id) : null,
+    sub: sub ? decode(sub) : null,
     params: new URLSearchParams(query),
     key: hash,
   };
+}
+
+/** A hand-typed or truncated `%` escape must not break the window: such a segment is taken as written. */
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 const listeners = new Set<() => void>();
@@ -65,21 +75,26 @@ export function consumeViewFocus(): boolean {
 }
 
 window.addEventListener('hashchange', () => {
-  const next = parse(window.location.hash, current);
+  const next = parseRoute(window.location.hash, current);
   if (next.key === current.key) return;
   if (next.view !== current.view) focusPending = true;
   current = next;
   for (const l of listeners) l();
 });
 
+/** The route on screen now (the same object until the URL changes). */
+export function getRoute(): Route {
+  return current;
+}
+
+/** Called after every route change; returns the unsubscribe. */
+export function subscribeRoute(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
 export function useRoute(): Route {
-  return useSyncExternalStore(
-    (l) => {
-      listeners.add(l);
-      return () => listeners.delete(l);
-    },
-    () => current,
-  );
+  return useSyncExternalStore(subscribeRoute, getRoute);
 }
 
 export function href(view: ViewId, id?: string | null, params?: Record<string, string | null | undefined>, sub?: string | null): string {

@@ -12,6 +12,7 @@ import type {
   StatusSnapshot,
 } from '../../../shared/api.js';
 import { getBridge } from '../api/bridge.js';
+import { StatusSync } from './status-sync.js';
 
 /**
  * The renderer's one store. Main owns the state: this only keeps the latest snapshot, session and operations
@@ -79,6 +80,8 @@ const listeners = new Set<() => void>();
 let bridge: RelinkBridge | null = null;
 let unsubscribers: Array<() => void> = [];
 let announcementSeq = 0;
+/** Applies main's status pushes in version order; a new one each start(). */
+let statusSync = newStatusSync();
 let noticeSeq = 0;
 
 /**
@@ -96,6 +99,15 @@ function set(patch: Partial<RelinkState> | ((s: RelinkState) => Partial<RelinkSt
 
 export function getState(): RelinkState {
   return state;
+}
+
+function newStatusSync(): StatusSync {
+  return new StatusSync({
+    fetchStatus: () => request('status.get', {}),
+    fetchVersion: () => request('status.sync', {}),
+    get: () => state.snapshot,
+    set: (snapshot) => set({ snapshot }),
+  });
 }
 
 function subscribe(listener: () => void): () => void {
@@ -173,15 +185,21 @@ export async function start(): Promise<void> {
     set({ phase: 'failed', startError: err instanceof Error ? err.message : "Relink's service is not available in this window." });
     return;
   }
+  const sync = (statusSync = newStatusSync());
   unsubscribers = [
-    bridge.on('status', (snapshot) => set({ snapshot })),
-    bridge.on('session', (session) => set({ session })),
+    bridge.on('status', (full) => sync.adopt(full)),
+    bridge.on('statusDelta', (delta) => sync.delta(delta)),
+    bridge.on('session', (session) => {
+      set({ session });
+      // Also after browser mode's socket reconnects: pushes sent while it was down are lost, so check the version.
+      if (sync.version !== null) void sync.catchUp();
+    }),
     bridge.on('operation', (op) => upsertOperation(op)),
     bridge.on('incident', (e: IncidentEventView) => announce(e.kind === 'opened' ? `New problem: ${e.summary}.` : `Resolved: ${e.summary}.`)),
   ];
   const [session, snapshot, operations] = await Promise.all([
     request('session.get', {}),
-    request('status.get', {}),
+    sync.resync(),
     request('operations.list', {}),
   ]);
   if (!session.ok) {
@@ -195,8 +213,8 @@ export async function start(): Promise<void> {
   set((s) => ({
     phase: 'ready',
     session: session.value,
-    // An event may have raced the first request; keep whichever picture is newer.
-    snapshot: s.snapshot && s.snapshot.generatedAt > snapshot.value.generatedAt ? s.snapshot : snapshot.value,
+    // Pushes that raced the first request are already applied in version order (status-sync.ts).
+    snapshot: s.snapshot ?? snapshot.value,
     operations: operations.ok ? [...operations.value].sort((a, b) => b.startedAt.localeCompare(a.startedAt)) : s.operations,
     // Sign-ins that finished before this window opened are history (the Activity view), not news.
     dismissed: operations.ok
@@ -206,9 +224,9 @@ export async function start(): Promise<void> {
   }));
 }
 
+/** Brings the window's status up to main's now: usually a small delta, the whole picture only after a gap. */
 async function refreshStatus(): Promise<void> {
-  const snapshot = await request('status.get', {});
-  if (snapshot.ok) set((s) => (s.snapshot && s.snapshot.generatedAt > snapshot.value.generatedAt ? {} : { snapshot: snapshot.value }));
+  await statusSync.catchUp();
 }
 
 export interface ConnectTarget {

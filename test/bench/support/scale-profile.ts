@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { SystemClock } from '../../../main/core/clock.js';
 import { ThreadedKeychain } from '../../../main/secrets/threaded-keychain.js';
-import { RelinkService } from '../../../main/service/relink-service.js';
+import { createRelink, localProfile } from '../../../main/app/create-relink.js';
 import { ConfBackend } from '../../../main/store/document-file.js';
 import { followAuthorize } from '../../support/headless-browser.js';
 
@@ -75,7 +75,7 @@ export async function connectScaleProfile(
   onProgress?: (done: number, total: number) => void,
 ): Promise<number> {
   const keychain = new ThreadedKeychain();
-  const svc = await RelinkService.open({ dataDir, keychainService, keychain, backend: new ConfBackend(dataDir), clock: new SystemClock(), actor: 'cli' });
+  const svc = await createRelink({ storage: localProfile({ dataDir, keychainService, keychain, backend: new ConfBackend(dataDir) }), clock: new SystemClock(), actor: 'cli' });
   let done = 0;
   try {
     const state = await control(origin, 'GET', '/sandbox/state');

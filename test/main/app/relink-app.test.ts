@@ -3,13 +3,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EventName, Operation, StatusSnapshot } from '../../../shared/api.js';
+import type { EventName, Operation, StatusDelta, StatusSnapshot } from '../../../shared/api.js';
 import { HELP_URLS } from '../../../shared/help-links.js';
 import { RelinkApp } from '../../../main/app/relink-app.js';
 import type { RelinkAppOptions } from '../../../main/app/host-options.js';
 import { SystemClock } from '../../../main/core/clock.js';
 import { NapiKeychain } from '../../../main/secrets/napi-keyring.js';
-import { SecretVault } from '../../../main/secrets/vault.js';
+import { KeychainVault } from '../../../main/secrets/vault.js';
 import { ConfBackend } from '../../../main/store/document-file.js';
 import { followAuthorize } from '../../support/headless-browser.js';
 import { HAS_SECRET_SERVICE, sandboxApp, sandboxFirm, NO_KEYCHAIN } from '../../support/relink-harness.js';
@@ -27,8 +27,8 @@ afterEach(async () => {
   for (const o of opened.splice(0)) {
     await o.app.close();
     // Remove what the profile and its demo left in the keychain.
-    const vault = new SecretVault(new NapiKeychain(), o.service, new SystemClock());
-    const demo = new SecretVault(new NapiKeychain(), `${o.service} Demo`, new SystemClock());
+    const vault = new KeychainVault(new NapiKeychain(), o.service, new SystemClock());
+    const demo = new KeychainVault(new NapiKeychain(), `${o.service} Demo`, new SystemClock());
     for (const [v, dir] of [[vault, o.dir], [demo, path.join(o.dir, 'demo')]] as const) {
       const file = path.join(dir, 'relink.json');
       if (!fs.existsSync(file)) continue;
@@ -119,9 +119,20 @@ describe('RelinkApp', () => {
 
     const status = await value<StatusSnapshot>(app.dispatch('status.get', {}));
     expect(status.connections).toHaveLength(2);
-    // A pushed status arrives too (throttled), with the same connections.
-    const pushed = await until(() => events.filter((e) => e.event === 'status').map((e) => e.payload as StatusSnapshot).find((s) => s.connections.length === 2));
-    expect(pushed.connections.every((c) => c.health === 'healthy' || c.health === 'unverified')).toBe(true);
+    // The change was pushed to the window too (whole or as a delta), with the same connections.
+    const pushedConnections = () =>
+      new Map(
+        events.flatMap((e) =>
+          e.event === 'status'
+            ? (e.payload as StatusSnapshot).connections
+            : e.event === 'statusDelta'
+              ? ((e.payload as StatusDelta).connections?.upsert ?? [])
+              : [],
+        ).map((c) => [c.id, c] as const),
+      );
+    const pushed = await until(() => (pushedConnections().size === 2 ? [...pushedConnections().values()] : undefined));
+    expect(pushed.map((c) => c.id).sort()).toEqual(status.connections.map((c) => c.id).sort());
+    expect(pushed.every((c) => c.health === 'healthy' || c.health === 'unverified')).toBe(true);
     // Nothing a window receives carries a token.
     expect(JSON.stringify(events)).not.toMatch(/refresh_token|access_token|eyJ[A-Za-z0-9_-]{10,}\./);
   });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { main, USAGE } from '../../../main/browser-mode/start.js';
-import type { Io } from '../../../main/cli/commands.js';
+import type { Io } from '../../../main/app/process-io.js';
 import { childEnv, hasSecretService, ROOT } from '../../support/relink-cli.js';
 
 /**

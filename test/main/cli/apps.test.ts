@@ -1,33 +1,14 @@
 import fs from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { useSandbox } from '../../support/use-sandbox.js';
-import {
-  NEEDS_KEYCHAIN,
-  Profile,
-  ROOT,
-  addAppArgs,
-  cliWorld,
-  hasSecretService,
-  stopLeftovers,
-} from '../../support/relink-cli.js';
+import { describe, expect, it } from 'vitest';
+import { NEEDS_KEYCHAIN, ROOT, addAppArgs, cliWorld, hasSecretService } from '../../support/relink-cli.js';
+import { useCliProfiles } from '../../support/cli-profile.js';
 
 /**
  * `relink apps add` / `apps list` and the usage errors a person makes, as a real process: exit codes, what is
  * printed, and what ends up in the metadata file and the keychain.
  */
 
-const sb = useSandbox({ resetEachTest: true });
-const profiles: Profile[] = [];
-const profile = () => {
-  const p = new Profile('apps');
-  profiles.push(p);
-  return p;
-};
-
-afterEach(async () => {
-  await stopLeftovers();
-  for (const p of profiles.splice(0)) await p.cleanup();
-});
+const { sb, profile } = useCliProfiles('apps', { sandbox: 'reset-each-test' });
 
 describe('relink apps add', () => {
   it('adds a PKCE app, in words and as JSON, and keeps no secret for it', async () => {

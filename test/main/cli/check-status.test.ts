@@ -1,17 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { statusSnapshotSchema, type StatusSnapshot } from '../../../shared/api.js';
-import {
-  HEADLESS_BROWSER,
-  NEEDS_KEYCHAIN,
-  Profile,
-  addAppArgs,
-  arrangeConsent,
-  cliWorld,
-  extraApp,
-  hasSecretService,
-  stopLeftovers,
-} from '../../support/relink-cli.js';
-import { useSandbox } from '../../support/use-sandbox.js';
+import { NEEDS_KEYCHAIN, type Profile, addAppArgs, cliWorld, extraApp, hasSecretService } from '../../support/relink-cli.js';
+import { connectAs, useCliProfiles } from '../../support/cli-profile.js';
 
 /**
  * `relink check` and `relink status`: a healthy firm after connecting, then a staff member's password change in
@@ -19,13 +9,7 @@ import { useSandbox } from '../../support/use-sandbox.js';
  * incident, and the --app / --staff filters choosing which grants a check touches.
  */
 
-const sb = useSandbox({ resetEachTest: true });
-const profiles: Profile[] = [];
-
-afterEach(async () => {
-  await stopLeftovers();
-  for (const p of profiles.splice(0)) await p.cleanup();
-});
+const { sb, profile } = useCliProfiles('check', { sandbox: 'reset-each-test' });
 
 interface CheckJson {
   summary: { grants: number; refreshed: number; transient: number; revoked: number; appRejected: number; probed: number };
@@ -42,13 +26,10 @@ async function firm(p: Profile) {
 
   await p.ok(addAppArgs(sb, 'Practice Sync', w));
   await p.ok(addAppArgs(sb, 'Payroll Bridge', second));
-  const connect = async (appId: string, clientId: string, userId: string) => {
-    await arrangeConsent(sb, clientId, userId, w.tenantIds);
-    await p.ok(['connect', appId, '--browser', HEADLESS_BROWSER, '--timeout', '20']);
-  };
-  await connect('practice-sync', w.clientId, w.userId);
-  await connect('payroll-bridge', second.clientId, w.userId);
-  await connect('practice-sync', w.clientId, benId);
+  const sync = { id: 'practice-sync', clientId: w.clientId };
+  await connectAs(p, sb, sync, w.userId, w.tenantIds);
+  await connectAs(p, sb, { id: 'payroll-bridge', clientId: second.clientId }, w.userId, w.tenantIds);
+  await connectAs(p, sb, sync, benId, w.tenantIds);
   return { w, second, ada: { id: w.userId, email: w.email }, ben: { id: benId, email: benEmail } };
 }
 
@@ -70,8 +51,7 @@ describe('relink check and status', () => {
   it.skipIf(!hasSecretService)(
     `healthy after connecting; a password change → needs-reconnect (password-changed) with an open incident${NEEDS_KEYCHAIN}`,
     async () => {
-      const p = new Profile('check');
-      profiles.push(p);
+      const p = profile();
       const { ada, ben } = await firm(p);
 
       const all = await checkJson(p);
@@ -139,8 +119,7 @@ describe('relink check and status', () => {
   );
 
   it.skipIf(!hasSecretService)(`--app and --staff choose the grants a check refreshes${NEEDS_KEYCHAIN}`, async () => {
-    const p = new Profile('check-filter');
-    profiles.push(p);
+    const p = profile('check-filter');
     const { ada, ben, second } = await firm(p);
 
     const byId = await checkJson(p, ['--app', 'payroll-bridge']);
@@ -172,8 +151,7 @@ describe('relink check and status', () => {
   }, 60_000);
 
   it.skipIf(!hasSecretService)(`Xero unreachable for a pass is not a refusal: exit 0, the grants retried later; a refusal under --json exits 5${NEEDS_KEYCHAIN}`, async () => {
-    const p = new Profile('check-exit');
-    profiles.push(p);
+    const p = profile('check-exit');
     const { ada } = await firm(p);
     await sb.control('POST', '/sandbox/faults', { target: 'token', kind: 'status-503', retryAfter: 30, count: 100 });
     const down = await p.run(['check', '--json']);
@@ -188,8 +166,7 @@ describe('relink check and status', () => {
   }, 60_000);
 
   it('status on a new profile says there is nothing yet, in words and as JSON', async () => {
-    const p = new Profile('status-empty');
-    profiles.push(p);
+    const p = profile('status-empty');
     const r = await p.run(['status', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const s = statusSnapshotSchema.parse(JSON.parse(r.stdout));

@@ -2,21 +2,19 @@ import fs from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { connectReportSchema } from '../../../shared/api.js';
 import { followAuthorize } from '../../support/headless-browser.js';
 import {
   HEADLESS_BROWSER,
   NEEDS_KEYCHAIN,
-  Profile,
   addAppArgs,
   arrangeConsent,
   cliWorld,
   freePort,
   hasSecretService,
-  stopLeftovers,
 } from '../../support/relink-cli.js';
-import { useSandbox } from '../../support/use-sandbox.js';
+import { useCliProfiles } from '../../support/cli-profile.js';
 
 /**
  * `relink connect APP` end to end: a real CLI process, a real loopback listener on the app's registered port,
@@ -24,18 +22,7 @@ import { useSandbox } from '../../support/use-sandbox.js';
  * report. Also its failures and their exit codes: declined (5), nobody approved in time (5), Xero unreachable (4).
  */
 
-const sb = useSandbox({ resetEachTest: true });
-const profiles: Profile[] = [];
-const profile = () => {
-  const p = new Profile('connect');
-  profiles.push(p);
-  return p;
-};
-
-afterEach(async () => {
-  await stopLeftovers();
-  for (const p of profiles.splice(0)) await p.cleanup();
-});
+const { sb, profile } = useCliProfiles('connect', { sandbox: 'reset-each-test' });
 
 /**
  * A "browser" that comes back from the provider with `error=CODE` instead of a code, as Xero's pages do when a

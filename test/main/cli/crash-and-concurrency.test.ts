@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { statusSnapshotSchema } from '../../../shared/api.js';
-import { NEEDS_KEYCHAIN, Profile, addAndConnect, cliWorld, hasSecretService, stopLeftovers, until } from '../../support/relink-cli.js';
-import { useSandbox } from '../../support/use-sandbox.js';
+import { NEEDS_KEYCHAIN, addAndConnect, cliWorld, hasSecretService, until } from '../../support/relink-cli.js';
+import { useCliProfiles } from '../../support/cli-profile.js';
 
 /**
  * The two ways a rotating refresh token gets lost in practice, done to real processes:
@@ -15,13 +15,10 @@ import { useSandbox } from '../../support/use-sandbox.js';
  *    Xero looks like token theft (invalid_grant, and the whole token family revoked).
  */
 
-const sb = useSandbox({ resetEachTest: true });
-const profiles: Profile[] = [];
+const { sb, profile } = useCliProfiles('crash', { sandbox: 'reset-each-test' });
 
 afterEach(async () => {
-  await stopLeftovers();
   await sb.control('DELETE', '/sandbox/faults');
-  for (const p of profiles.splice(0)) await p.cleanup();
 });
 
 async function families(clientId: string): Promise<Array<{ revokedReason: string | null; lastRefreshAt: string | null }>> {
@@ -33,8 +30,7 @@ describe('relink across crashes and concurrent processes', () => {
   it.skipIf(!hasSecretService)(
     `SIGKILL in the middle of a refresh loses nothing: the next check retries inside the grace window${NEEDS_KEYCHAIN}`,
     async () => {
-      const p = new Profile('crash');
-      profiles.push(p);
+      const p = profile();
       const w = await cliWorld(sb, { orgs: 2 });
       await addAndConnect(p, sb, w);
       const grantId = Object.keys(p.metadata().grants)[0]!;
@@ -101,8 +97,7 @@ describe('relink across crashes and concurrent processes', () => {
   it.skipIf(!hasSecretService)(
     `two processes checking the same grant at once never cost it an invalid_grant${NEEDS_KEYCHAIN}`,
     async () => {
-      const p = new Profile('concurrent');
-      profiles.push(p);
+      const p = profile('concurrent');
       const w = await cliWorld(sb, { orgs: 2 });
       await addAndConnect(p, sb, w);
       const grantId = Object.keys(p.metadata().grants)[0]!;

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { statusSnapshotSchema } from '../../../shared/api.js';
 import { emptyMetadata, validateMetadata, type MetadataDocument } from '../../../main/store/schema.js';
 import { Profile, stopLeftovers } from '../../support/relink-cli.js';
+import { JANE, TOM, TRACKED_CSV_HEADER as HEADER, byId, seededApp, seededConnection, seededGrant, seededOrganisation, seededStaff, seededTenant } from '../../support/seeded-metadata.js';
 import { NEEDS_TMPFS, TMPFS_UNAVAILABLE, fillLeaving, mountTmpfs, unmountTmpfs } from '../../support/tmpfs.js';
 
 /**
@@ -14,75 +15,24 @@ import { NEEDS_TMPFS, TMPFS_UNAVAILABLE, fillLeaving, mountTmpfs, unmountTmpfs }
  * were, and a read-only `status` must not write at all. After space is freed the next start has everything.
  */
 
-const AT = '2026-03-01T09:00:00.000Z';
-const JANE = '7f3c1a52-1d6e-4c3a-9a4b-1f2e3d4c5b6a';
-const TOM = '0b9d8c7e-6f5a-4b3c-8d2e-1a0f9e8d7c6b';
-const HEADER = 'organisation,app,authorised_by,reconnect_url,notes';
 const ORGS = 12;
-const tenant = (i: number) => `a1b2c3d4-0000-4000-8000-${String(i).padStart(12, '0')}`;
+const tenant = seededTenant;
 const DISK_FULL = 'The disk is full: nothing was changed. Free some space and try again. (ENOSPC)';
 
 /** A firm with two apps, two advisers, 12 organisations and 24 connections: about 14 KB of metadata. */
 function firm(): MetadataDocument {
   const doc = emptyMetadata();
   doc.revision = 7;
-  const app = (id: string, name: string) => ({
-    id,
-    name,
-    provider: 'xero' as const,
-    clientId: `${id.toUpperCase().replace(/-/g, '')}CLIENT`,
-    authType: 'pkce' as const,
-    issuer: 'http://127.0.0.1:9',
-    apiBase: 'http://127.0.0.1:9',
-    redirectPorts: [5999],
-    scopes: ['openid', 'profile', 'email', 'offline_access'],
-    connectionCap: null,
-    multiOrgConsent: true,
-    createdBy: null,
-    createdAt: AT,
-  });
-  doc.apps = { 'practice-sync': app('practice-sync', 'Practice Sync'), 'payroll-bridge': app('payroll-bridge', 'Payroll Bridge') };
-  doc.staff = {
-    [JANE]: { id: JANE, email: 'jane@harbourfinch.example', name: 'Jane Doe', status: 'active', firstSeenAt: AT },
-    [TOM]: { id: TOM, email: 'tom@harbourfinch.example', name: 'Tom Walsh', status: 'active', firstSeenAt: AT },
-  };
-  const grant = (id: string, appId: string, staffId: string) => ({
-    id,
-    appId,
-    staffId,
-    scopes: [],
-    authEventIds: [],
-    connectedAt: AT,
-    refreshTokenIssuedAt: AT,
-    lastRefreshAt: AT,
-    lastProbeAt: AT,
-    consecutiveFailures: 0,
-    lastFailure: null,
-    state: 'active' as const,
-    stateSince: AT,
-  });
+  doc.apps = { 'practice-sync': seededApp('practice-sync', 'Practice Sync'), 'payroll-bridge': seededApp('payroll-bridge', 'Payroll Bridge') };
+  doc.staff = byId([seededStaff(JANE, 'jane@harbourfinch.example', 'Jane Doe'), seededStaff(TOM, 'tom@harbourfinch.example', 'Tom Walsh')]);
   // Tom's grant was refused by Xero: an open incident, which `status` must not rewrite on every run.
-  const refused = { ...grant('g-pay-tom', 'payroll-bridge', TOM), state: 'revoked' as const, consecutiveFailures: 1, lastFailure: { kind: 'invalid-grant' as const, at: AT, detail: '400 invalid_grant' } };
-  const grants = [grant('g-sync-jane', 'practice-sync', JANE), refused];
-  doc.grants = Object.fromEntries(grants.map((g) => [g.id, g]));
+  const grants = [seededGrant('g-sync-jane', 'practice-sync', JANE), seededGrant('g-pay-tom', 'payroll-bridge', TOM, 'revoked')];
+  doc.grants = byId(grants);
   for (let i = 1; i <= ORGS; i++) {
-    doc.organisations[tenant(i)] = { tenantId: tenant(i), name: `Client ${i} Ltd`, tenantType: 'ORGANISATION', firstSeenAt: AT };
+    doc.organisations[tenant(i)] = seededOrganisation(tenant(i), `Client ${i} Ltd`);
     for (const g of grants) {
       const id = `c-${g.id}-${i}`;
-      doc.connections[id] = {
-        id,
-        appId: g.appId,
-        grantId: g.id,
-        staffId: g.staffId,
-        tenantId: tenant(i),
-        authEventId: 'ae',
-        createdDateUtc: '2026-03-01T09:00:00.0000000',
-        updatedDateUtc: '2026-03-01T09:00:00.0000000',
-        present: true,
-        lastSeenAt: AT,
-        missingSince: null,
-        lastApiFailure: null,
-      };
+      doc.connections[id] = seededConnection(id, g, tenant(i));
     }
   }
   return validateMetadata(doc);

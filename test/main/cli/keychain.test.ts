@@ -1,17 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { statusSnapshotSchema } from '../../../shared/api.js';
-import {
-  NEEDS_KEYCHAIN,
-  Profile,
-  addAndConnect,
-  addAppArgs,
-  cliWorld,
-  hasSecretService,
-  stopLeftovers,
-} from '../../support/relink-cli.js';
-import { useSandbox } from '../../support/use-sandbox.js';
+import { NEEDS_KEYCHAIN, addAndConnect, addAppArgs, cliWorld, hasSecretService } from '../../support/relink-cli.js';
+import { useCliProfiles } from '../../support/cli-profile.js';
 
 /**
  * The keychain cannot be reached: the CLI runs with DBUS_SESSION_BUS_ADDRESS removed from its environment, so
@@ -20,19 +12,8 @@ import { useSandbox } from '../../support/use-sandbox.js';
  * metadata, not the journal, not the keys themselves — and everything works again once the keychain is back.
  */
 
-const sb = useSandbox({ resetEachTest: true });
+const { sb, profile } = useCliProfiles('keychain', { sandbox: 'reset-each-test' });
 const NO_BUS = { env: { DBUS_SESSION_BUS_ADDRESS: undefined } };
-const profiles: Profile[] = [];
-const profile = () => {
-  const p = new Profile('keychain');
-  profiles.push(p);
-  return p;
-};
-
-afterEach(async () => {
-  await stopLeftovers();
-  for (const p of profiles.splice(0)) await p.cleanup();
-});
 
 const UNLOCK = /The keychain is not available \(on Linux, GNOME Keyring or another Secret Service must be running in your desktop session\)\. Unlock your keychain \(GNOME Keyring, macOS Keychain or Windows Credential Manager\) and try again; nothing was changed or deleted\./;
 

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { statusSnapshotSchema } from '../../../shared/api.js';
-import { NEEDS_KEYCHAIN, Profile, addAndConnect, addAppArgs, cliWorld, hasSecretService, stopLeftovers } from '../../support/relink-cli.js';
-import { useSandbox } from '../../support/use-sandbox.js';
+import { NEEDS_KEYCHAIN, addAndConnect, addAppArgs, cliWorld, hasSecretService } from '../../support/relink-cli.js';
+import { useCliProfiles } from '../../support/cli-profile.js';
 
 /**
  * A damaged metadata file (a disk filled up, a sync tool wrote half a file, someone "fixed" it in an editor):
@@ -11,18 +11,7 @@ import { useSandbox } from '../../support/use-sandbox.js';
  * copy and carries on with its job.
  */
 
-const sb = useSandbox({ resetEachTest: true });
-const profiles: Profile[] = [];
-const profile = () => {
-  const p = new Profile('recovery');
-  profiles.push(p);
-  return p;
-};
-
-afterEach(async () => {
-  await stopLeftovers();
-  for (const p of profiles.splice(0)) await p.cleanup();
-});
+const { sb, profile } = useCliProfiles('recovery', { sandbox: 'reset-each-test' });
 
 const RESTORED = /Relink's data file was damaged \((.+)\)\. It was moved to (\S+relink\.corrupt[.-][^ ]+\.json) and the last good copy was restored; changes made since that copy was saved may need to be checked again\./;
 

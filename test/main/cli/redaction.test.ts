@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { reconnectPlanSchema, trackedImportResultSchema } from '../../../shared/workflows.js';
-import { Profile, addAppArgs, cliWorld, stopLeftovers } from '../../support/relink-cli.js';
-import { useSandbox } from '../../support/use-sandbox.js';
+import { seedProfile, useCliProfiles } from '../../support/cli-profile.js';
+import { type Profile, addAppArgs, cliWorld } from '../../support/relink-cli.js';
+import { JANE, TRACKED_CSV_HEADER as HEADER, seededApp, seededConnection, seededGrant, seededMetadataV1, seededOrganisation, seededStaff, seededTenant } from '../../support/seeded-metadata.js';
 
 /**
  * What the CLI prints, logs and exports keeps the firm's own words — app names and the ids made from them,
@@ -12,11 +13,8 @@ import { useSandbox } from '../../support/use-sandbox.js';
  * keychain needed.
  */
 
-const AT = '2026-03-01T09:00:00.000Z';
-const JANE = '7f3c1a52-1d6e-4c3a-9a4b-1f2e3d4c5b6a';
-const ACME = 'a1b2c3d4-0000-4000-8000-000000000001';
-const BAY = 'a1b2c3d4-0000-4000-8000-000000000002';
-const HEADER = 'organisation,app,authorised_by,reconnect_url,notes';
+const ACME = seededTenant(1);
+const BAY = seededTenant(2);
 const APP_NAME = 'Harbour Practice Sync 2024 Edition Plus';
 const APP_ID = 'harbour-practice-sync-2024-edition-plus';
 // A JWT shape no one registered (header.payload.signature): scrubbed wherever it turns up, notes included.
@@ -42,87 +40,28 @@ const TRICKY: Array<{ org: string; app: string; url: string; notes: string }> = 
   },
 ];
 
+/** Jane's grant of Practice Sync, refused by Xero, for two organisations. */
 function seed(p: Profile): void {
-  const grant = {
-    id: 'g-sync-jane',
-    appId: 'practice-sync',
-    staffId: JANE,
-    scopes: [],
-    authEventIds: [],
-    connectedAt: AT,
-    refreshTokenIssuedAt: AT,
-    lastRefreshAt: AT,
-    lastProbeAt: AT,
-    consecutiveFailures: 1,
-    lastFailure: { kind: 'invalid-grant', at: AT, detail: '400 invalid_grant' },
-    state: 'revoked',
-    stateSince: AT,
-  };
-  const connection = (id: string, tenantId: string) => ({
-    id,
-    appId: 'practice-sync',
-    grantId: grant.id,
-    staffId: JANE,
-    tenantId,
-    authEventId: 'ae',
-    createdDateUtc: '2026-03-01T09:00:00.0000000',
-    updatedDateUtc: '2026-03-01T09:00:00.0000000',
-    present: true,
-    lastSeenAt: AT,
-    missingSince: null,
-    lastApiFailure: null,
-  });
-  const doc = {
-    schemaVersion: 1,
-    revision: 1,
-    apps: {
-      'practice-sync': {
-        id: 'practice-sync',
-        name: 'Practice Sync',
-        provider: 'xero',
-        clientId: '0123456789ABCDEF0123456789ABCDEF',
-        authType: 'pkce',
-        issuer: 'http://127.0.0.1:9',
-        apiBase: 'http://127.0.0.1:9',
-        redirectPorts: [5999],
-        scopes: ['openid', 'profile', 'email', 'offline_access'],
-        connectionCap: null,
-        multiOrgConsent: true,
-        createdBy: null,
-        createdAt: AT,
-      },
-    },
-    staff: { [JANE]: { id: JANE, email: 'jane@harbourfinch.example', name: 'Jane Doe', status: 'active', firstSeenAt: AT } },
-    organisations: {
-      [ACME]: { tenantId: ACME, name: 'Acme Ltd', tenantType: 'ORGANISATION', firstSeenAt: AT },
-      [BAY]: { tenantId: BAY, name: 'Bayside Bakery', tenantType: 'ORGANISATION', firstSeenAt: AT },
-    },
-    grants: { [grant.id]: grant },
-    connections: { 'c-1': connection('c-1', ACME), 'c-2': connection('c-2', BAY) },
-    incidents: {},
-    settings: { probeIntervalMinutes: 15, keepAliveHours: 24, expiringAfterDays: 45, notifications: true },
-  };
-  fs.mkdirSync(p.dataDir, { recursive: true });
-  fs.writeFileSync(p.metadataPath, JSON.stringify(doc, null, 2));
+  const grant = seededGrant('g-sync-jane', 'practice-sync', JANE, 'revoked');
+  seedProfile(
+    p,
+    seededMetadataV1({
+      revision: 1,
+      apps: [seededApp('practice-sync', 'Practice Sync', { clientId: '0123456789ABCDEF0123456789ABCDEF' })],
+      staff: [seededStaff(JANE, 'jane@harbourfinch.example', 'Jane Doe')],
+      organisations: [seededOrganisation(ACME, 'Acme Ltd'), seededOrganisation(BAY, 'Bayside Bakery')],
+      grants: [grant],
+      connections: [seededConnection('c-1', grant, ACME), seededConnection('c-2', grant, BAY)],
+    }),
+  );
 }
 
 const cell = (v: string) => `"${v.replace(/"/g, '""')}"`;
 const csvOf = (rows: typeof TRICKY) => [HEADER, ...rows.map((r) => [r.org, r.app, 'jane@harbourfinch.example', r.url, r.notes].map(cell).join(','))].join('\r\n') + '\r\n';
 
-const sb = useSandbox();
+const { sb, profile } = useCliProfiles('redact', { sandbox: 'shared', cleanUp: 'after-all' });
 
 describe('the firm’s own words come back as they went in; tokens never do', { timeout: 90_000 }, () => {
-  const profiles: Profile[] = [];
-  const profile = (label: string) => {
-    const p = new Profile(label);
-    profiles.push(p);
-    return p;
-  };
-  afterAll(async () => {
-    await stopLeftovers();
-    for (const p of profiles) await p.cleanup();
-  });
-
   it(`"${APP_NAME}": its id is printed, listed, logged and exported whole, never as [REDACTED]`, async () => {
     const p = profile('redact-name');
     const added = await p.run(addAppArgs(sb, APP_NAME, await cliWorld(sb)));

@@ -1,21 +1,17 @@
 import fs from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { statusSnapshotSchema } from '../../../shared/api.js';
 import {
-  HEADLESS_BROWSER,
   NEEDS_KEYCHAIN,
-  Profile,
   addAndConnect,
-  arrangeConsent,
   cliWorld,
   extraApp,
   addAppArgs,
   backdateGrants,
   hasSecretService,
-  stopLeftovers,
   until,
 } from '../../support/relink-cli.js';
-import { useSandbox } from '../../support/use-sandbox.js';
+import { connectAs, useCliProfiles } from '../../support/cli-profile.js';
 
 /**
  * `relink run`: the long-running keeper. It says how many grants it keeps alive, tends the ones that are overdue
@@ -24,18 +20,7 @@ import { useSandbox } from '../../support/use-sandbox.js';
  * service manager), within a few seconds.
  */
 
-const sb = useSandbox({ resetEachTest: true });
-const profiles: Profile[] = [];
-const profile = () => {
-  const p = new Profile('run');
-  profiles.push(p);
-  return p;
-};
-
-afterEach(async () => {
-  await stopLeftovers();
-  for (const p of profiles.splice(0)) await p.cleanup();
-});
+const { sb, profile } = useCliProfiles('run', { sandbox: 'reset-each-test' });
 
 /** When the sandbox last saw each of the app's token families refreshed. */
 async function familyRefreshes(clientId: string): Promise<Array<string | null>> {
@@ -51,8 +36,7 @@ describe('relink run', () => {
       await addAndConnect(p, sb, w);
       const second = await extraApp(sb);
       await p.ok(addAppArgs(sb, 'Payroll Bridge', second));
-      await arrangeConsent(sb, second.clientId, w.userId, w.tenantIds);
-      await p.ok(['connect', 'payroll-bridge', '--browser', HEADLESS_BROWSER, '--timeout', '20']);
+      await connectAs(p, sb, { id: 'payroll-bridge', clientId: second.clientId }, w.userId, w.tenantIds);
       expect(await familyRefreshes(w.clientId)).toEqual([null]);
       backdateGrants(p, 48);
 

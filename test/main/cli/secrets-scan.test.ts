@@ -1,18 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { statusSnapshotSchema } from '../../../shared/api.js';
-import {
-  NEEDS_KEYCHAIN,
-  Profile,
-  addAndConnect,
-  backdateGrants,
-  cliWorld,
-  hasSecretService,
-  stopLeftovers,
-  until,
-} from '../../support/relink-cli.js';
-import { useSandbox } from '../../support/use-sandbox.js';
+import { NEEDS_KEYCHAIN, addAndConnect, backdateGrants, cliWorld, hasSecretService, until } from '../../support/relink-cli.js';
+import { useCliProfiles } from '../../support/cli-profile.js';
 
 /**
  * No secret ever leaves the keychain. A whole scenario with a web app (which has a client secret) — add it,
@@ -22,13 +13,7 @@ import { useSandbox } from '../../support/use-sandbox.js';
  * the metadata file and its last good copy, anything else in the data folder, and the status JSON.
  */
 
-const sb = useSandbox({ resetEachTest: true });
-const profiles: Profile[] = [];
-
-afterEach(async () => {
-  await stopLeftovers();
-  for (const p of profiles.splice(0)) await p.cleanup();
-});
+const { sb, profile } = useCliProfiles('secrets', { sandbox: 'reset-each-test' });
 
 const MARKERS = ['Bearer ', 'Authorization', 'access_token', 'refresh_token', 'code='];
 /** Any JWT (Xero's access and id tokens are JWTs): their text can't be collected, but their shape can. */
@@ -36,8 +21,7 @@ const JWT = /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/;
 
 describe('secrets never leave the keychain', () => {
   it.skipIf(!hasSecretService)(`no client secret, refresh token or token marker in any output, log or file${NEEDS_KEYCHAIN}`, async () => {
-    const p = new Profile('secrets');
-    profiles.push(p);
+    const p = profile();
     const w = await cliWorld(sb, { type: 'web', orgs: 2 });
     const secrets = new Set<string>([w.clientSecret!]);
     const statusJsons: string[] = [];

@@ -1,44 +1,25 @@
 import { parse } from 'csv-parse/sync';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { auditReportSchema, reconnectPlanSchema } from '../../../shared/workflows.js';
-import {
-  HEADLESS_BROWSER,
-  NEEDS_KEYCHAIN,
-  Profile,
-  addAppArgs,
-  arrangeConsent,
-  cliWorld,
-  extraApp,
-  hasSecretService,
-  stopLeftovers,
-} from '../../support/relink-cli.js';
-import { useSandbox } from '../../support/use-sandbox.js';
+import { NEEDS_KEYCHAIN, addAppArgs, cliWorld, extraApp, hasSecretService } from '../../support/relink-cli.js';
+import { connectAs, useCliProfiles } from '../../support/cli-profile.js';
 
 /**
  * The firm-workflow commands on a profile that really connected through the sandbox, with refresh tokens in the
  * real keychain: a password change Relink detects → `relink plan reconnect` shows the minimum consents;
  * `relink password-changed` records the declaration; `relink audit staff` lists what depends on the person.
  */
-const sb = useSandbox({ resetEachTest: true });
-const profiles: Profile[] = [];
-
-afterEach(async () => {
-  await stopLeftovers();
-  for (const p of profiles.splice(0)) await p.cleanup();
-});
+const { sb, profile } = useCliProfiles('wf-sandbox', { sandbox: 'reset-each-test' });
 
 describe('relink plan / password-changed / audit against the sandbox', { timeout: 90_000 }, () => {
   it.skipIf(!hasSecretService)(`a detected password change across 2 apps → plan with one consent per app; audit lists both${NEEDS_KEYCHAIN}`, async () => {
-    const p = new Profile('wf-sandbox');
-    profiles.push(p);
+    const p = profile();
     const w = await cliWorld(sb, { orgs: 3 });
     const second = await extraApp(sb);
     await p.ok(addAppArgs(sb, 'Practice Sync', w));
     await p.ok(addAppArgs(sb, 'Payroll Bridge', second, ['--created-by', w.email]));
-    for (const [appId, clientId] of [['practice-sync', w.clientId], ['payroll-bridge', second.clientId]] as const) {
-      await arrangeConsent(sb, clientId, w.userId, w.tenantIds);
-      await p.ok(['connect', appId, '--browser', HEADLESS_BROWSER, '--timeout', '20']);
-    }
+    await connectAs(p, sb, { id: 'practice-sync', clientId: w.clientId }, w.userId, w.tenantIds);
+    await connectAs(p, sb, { id: 'payroll-bridge', clientId: second.clientId }, w.userId, w.tenantIds);
     const healthy = reconnectPlanSchema.parse(JSON.parse((await p.ok(['plan', 'reconnect', '--json'])).stdout));
     expect(healthy.consents).toEqual([]);
     expect((await p.ok(['plan', 'reconnect'])).stdout).toBe('Nothing needs reconnecting.\n');

@@ -4,6 +4,8 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditReportSchema, reconnectPlanSchema, trackedImportResultSchema } from '../../../shared/workflows.js';
 import { Profile, stopLeftovers } from '../../support/relink-cli.js';
+import { seedProfile } from '../../support/cli-profile.js';
+import { JANE, TOM, TRACKED_CSV_HEADER as HEADER, seededApp, seededConnection, seededGrant, seededMetadataV1, seededOrganisation, seededStaff, seededTenant } from '../../support/seeded-metadata.js';
 
 /**
  * The firm-workflow commands as a script or an IT person meets them: real `relink` processes on a profile whose
@@ -15,94 +17,36 @@ import { Profile, stopLeftovers } from '../../support/relink-cli.js';
  *   relink audit staff STAFF [--json|--csv]                    relink export activity --from D --to D --csv
  */
 
-const AT = '2026-03-01T09:00:00.000Z';
-const JANE = '7f3c1a52-1d6e-4c3a-9a4b-1f2e3d4c5b6a';
-const TOM = '0b9d8c7e-6f5a-4b3c-8d2e-1a0f9e8d7c6b';
-const ACME = 'a1b2c3d4-0000-4000-8000-000000000001';
-const BAY = 'a1b2c3d4-0000-4000-8000-000000000002';
-const COVE = 'a1b2c3d4-0000-4000-8000-000000000003';
-const HEADER = 'organisation,app,authorised_by,reconnect_url,notes';
+const ACME = seededTenant(1);
+const BAY = seededTenant(2);
+const COVE = seededTenant(3);
 
 /** What an earlier Relink left behind: Jane's grants refused by Xero (a password change), Tom created an app. */
 function seed(p: Profile): void {
-  const app = (id: string, name: string, multiOrgConsent: boolean, createdBy: string | null) => ({
-    id,
-    name,
-    provider: 'xero',
-    clientId: `${id.toUpperCase().replace(/-/g, '')}CLIENT`,
-    authType: 'pkce',
-    issuer: 'http://127.0.0.1:9',
-    apiBase: 'http://127.0.0.1:9',
-    redirectPorts: [5999],
-    scopes: ['openid', 'profile', 'email', 'offline_access'],
-    connectionCap: null,
-    multiOrgConsent,
-    createdBy,
-    createdAt: AT,
-  });
-  const grant = (id: string, appId: string, staffId: string, state: 'active' | 'revoked') => ({
-    id,
-    appId,
-    staffId,
-    scopes: [],
-    authEventIds: [],
-    connectedAt: AT,
-    refreshTokenIssuedAt: AT,
-    lastRefreshAt: AT,
-    lastProbeAt: AT,
-    consecutiveFailures: state === 'revoked' ? 1 : 0,
-    lastFailure: state === 'revoked' ? { kind: 'invalid-grant', at: AT, detail: '400 invalid_grant' } : null,
-    state,
-    stateSince: AT,
-  });
-  const connection = (id: string, g: { id: string; appId: string; staffId: string }, tenantId: string) => ({
-    id,
-    appId: g.appId,
-    grantId: g.id,
-    staffId: g.staffId,
-    tenantId,
-    authEventId: 'ae',
-    createdDateUtc: '2026-03-01T09:00:00.0000000',
-    updatedDateUtc: '2026-03-01T09:00:00.0000000',
-    present: true,
-    lastSeenAt: AT,
-    missingSince: null,
-    lastApiFailure: null,
-  });
-  const gSync = grant('g-sync-jane', 'practice-sync', JANE, 'revoked');
-  const gPay = grant('g-pay-jane', 'payroll-bridge', JANE, 'revoked');
-  const gTom = grant('g-sync-tom', 'practice-sync', TOM, 'active');
-  const connections = [
-    connection('c-1', gSync, ACME),
-    connection('c-2', gSync, BAY),
-    connection('c-3', gSync, COVE),
-    connection('c-4', gPay, ACME),
-    connection('c-5', gPay, BAY),
-    connection('c-6', gTom, COVE),
-  ];
-  const doc = {
-    schemaVersion: 1,
-    revision: 3,
-    apps: {
-      'practice-sync': app('practice-sync', 'Practice Sync', true, null),
-      'payroll-bridge': app('payroll-bridge', 'Payroll Bridge', false, 'tom@harbourfinch.example'),
-    },
-    staff: {
-      [JANE]: { id: JANE, email: 'jane@harbourfinch.example', name: 'Jane Doe', status: 'active', firstSeenAt: AT },
-      [TOM]: { id: TOM, email: 'tom@harbourfinch.example', name: 'Tom Walsh', status: 'leaving', firstSeenAt: AT },
-    },
-    organisations: {
-      [ACME]: { tenantId: ACME, name: 'Acme Ltd', tenantType: 'ORGANISATION', firstSeenAt: AT },
-      [BAY]: { tenantId: BAY, name: 'Bayside Bakery', tenantType: 'ORGANISATION', firstSeenAt: AT },
-      [COVE]: { tenantId: COVE, name: 'Cove Cafe', tenantType: 'ORGANISATION', firstSeenAt: AT },
-    },
-    grants: { [gSync.id]: gSync, [gPay.id]: gPay, [gTom.id]: gTom },
-    connections: Object.fromEntries(connections.map((c) => [c.id, c])),
-    incidents: {},
-    settings: { probeIntervalMinutes: 15, keepAliveHours: 24, expiringAfterDays: 45, notifications: true },
-  };
-  fs.mkdirSync(p.dataDir, { recursive: true });
-  fs.writeFileSync(p.metadataPath, JSON.stringify(doc, null, 2));
+  const gSync = seededGrant('g-sync-jane', 'practice-sync', JANE, 'revoked');
+  const gPay = seededGrant('g-pay-jane', 'payroll-bridge', JANE, 'revoked');
+  const gTom = seededGrant('g-sync-tom', 'practice-sync', TOM, 'active');
+  seedProfile(
+    p,
+    seededMetadataV1({
+      revision: 3,
+      apps: [
+        seededApp('practice-sync', 'Practice Sync'),
+        seededApp('payroll-bridge', 'Payroll Bridge', { multiOrgConsent: false, createdBy: 'tom@harbourfinch.example' }),
+      ],
+      staff: [seededStaff(JANE, 'jane@harbourfinch.example', 'Jane Doe'), seededStaff(TOM, 'tom@harbourfinch.example', 'Tom Walsh', 'leaving')],
+      organisations: [seededOrganisation(ACME, 'Acme Ltd'), seededOrganisation(BAY, 'Bayside Bakery'), seededOrganisation(COVE, 'Cove Cafe')],
+      grants: [gSync, gPay, gTom],
+      connections: [
+        seededConnection('c-1', gSync, ACME),
+        seededConnection('c-2', gSync, BAY),
+        seededConnection('c-3', gSync, COVE),
+        seededConnection('c-4', gPay, ACME),
+        seededConnection('c-5', gPay, BAY),
+        seededConnection('c-6', gTom, COVE),
+      ],
+    }),
+  );
 }
 
 function file(p: Profile, name: string, content: string | Buffer): string {

@@ -8,7 +8,7 @@ import {
   isAllowedHelpUrl,
   RefusedLinkError,
 } from '../../../main/electron/external-links.js';
-import { SANDBOX_PORTAL_PATH } from '../../../main/sandbox/portal-path.js';
+import { SANDBOX_PORTAL_PATH } from '../../../main/sandbox/xero/portal-path.js';
 
 /** Electron security checklist item 15: `shell.openExternal` only ever sees allow-listed addresses. */
 

@@ -48,7 +48,7 @@ describe('oauth: loopback callback listener', () => {
     expect((err as LoopbackPortsBusyError).ports).toEqual(ports);
     expect((err as Error).message).toBe(
       `The sign-in reply addresses (ports ${ports[0]}, ${ports[1]}) registered for this app are all in use by other programs (or by another sign-in that is still waiting). ` +
-        "Close them and try again, or register another port in Xero's developer portal and add the app again with it. (ports-busy)",
+        "Close them and try again, or register another port in the provider's developer portal and add the app again with it. (ports-busy)",
     );
     expect((err as LoopbackPortsBusyError).unavailable).toEqual(ports.map((port) => ({ port, code: 'EADDRINUSE' })));
   });

@@ -99,7 +99,8 @@ function setup(opts: { tokenSeconds: number; probeIntervalMinutes?: number; fail
       probes.push(clock.now());
       return { ok: true, connections: [] };
     },
-    organisation: async () => ({ ok: true }),
+    canProbe: () => true,
+    probe: async () => ({ ok: true }),
   };
 
   const scheduler = new Scheduler(clock, { random: mulberry32(7), onTaskError: (key, err) => errors.push({ key, err }) });

@@ -8,7 +8,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { SystemClock } from '../../../main/core/clock.js';
 import { KeychainError } from '../../../main/secrets/keychain.js';
 import { NapiKeychain, classifyKeychainMessage } from '../../../main/secrets/napi-keyring.js';
-import { MAX_VALUE_LENGTH, SecretVault } from '../../../main/secrets/vault.js';
+import { MAX_VALUE_LENGTH, KeychainVault } from '../../../main/secrets/vault.js';
 
 /**
  * Against the REAL OS keychain: gnome-keyring on Linux CI, through `bash .ci/with-keyring.sh npx vitest run …`
@@ -74,7 +74,7 @@ describe('NapiKeychain on the real keychain', () => {
     await keychain.set(service, 'big', big);
     await expect(keychain.get(service, 'big')).resolves.toBe(big);
 
-    const vault = new SecretVault(keychain, service, new SystemClock());
+    const vault = new KeychainVault(keychain, service, new SystemClock());
     expect(await vault.probe()).toBe('available');
     const error = await vault.saveInitial('too-big', 'r'.repeat(MAX_VALUE_LENGTH)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KeychainError);
@@ -85,7 +85,7 @@ describe('NapiKeychain on the real keychain', () => {
 
   it.skipIf(!hasSecretService)(`the vault probes available and keeps one verified entry per grant${REAL}`, async () => {
     written.push('grant:g1');
-    const vault = new SecretVault(keychain, service, new SystemClock());
+    const vault = new KeychainVault(keychain, service, new SystemClock());
     expect(await vault.probe()).toBe('available');
     await vault.saveInitial('g1', 'rt-A');
     await vault.saveRotated('g1', 'rt-B', 'rt-A');
@@ -110,7 +110,7 @@ function writeProbeScript(): string {
     `
 import { SystemClock } from ${JSON.stringify(mod('main/core/clock.ts'))};
 import { NapiKeychain } from ${JSON.stringify(mod('main/secrets/napi-keyring.ts'))};
-import { SecretVault } from ${JSON.stringify(mod('main/secrets/vault.ts'))};
+import { KeychainVault } from ${JSON.stringify(mod('main/secrets/vault.ts'))};
 const service = process.env.PROBE_SERVICE ?? 'Relink-probe';
 const keychain = new NapiKeychain();
 const outcome = async (f) => {
@@ -118,7 +118,7 @@ const outcome = async (f) => {
 };
 const rawWrite = await outcome(() => keychain.set(service, 'raw', 'v'));
 const rawRead = await outcome(() => keychain.get(service, 'raw'));
-const vault = new SecretVault(keychain, service, new SystemClock());
+const vault = new KeychainVault(keychain, service, new SystemClock());
 const state = await vault.probe();
 const read = await outcome(() => vault.readGrant('g1'));
 await keychain.delete(service, 'raw').catch(() => false);

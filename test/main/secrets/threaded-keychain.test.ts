@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KeychainError } from '../../../main/secrets/keychain.js';
 import { CALLS_PER_COLLECTION, ThreadedKeychain } from '../../../main/secrets/threaded-keychain.js';
-import { SecretVault } from '../../../main/secrets/vault.js';
+import { KeychainVault } from '../../../main/secrets/vault.js';
 import { SystemClock } from '../../../main/core/clock.js';
 
 /**
@@ -38,7 +38,7 @@ describe('ThreadedKeychain', () => {
   });
 
   it.skipIf(!hasSecretService)(`backs a vault whose canary probe passes${REAL}`, async () => {
-    const vault = new SecretVault(keychain, service, new SystemClock());
+    const vault = new KeychainVault(keychain, service, new SystemClock());
     expect(await vault.probe()).toBe('available');
     await vault.saveInitial('g1', 'rt-one');
     await vault.saveRotated('g1', 'rt-two', 'rt-one');

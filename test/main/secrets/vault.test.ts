@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../../main/core/clock.js';
 import { KeychainError, type Keychain } from '../../../main/secrets/keychain.js';
 import { MemoryKeychain } from '../../../main/secrets/memory-keychain.js';
-import { CorruptSecretError, MAX_VALUE_LENGTH, REPROBE_AFTER_MS, SecretVault, WRITABLE_FRESH_MS } from '../../../main/secrets/vault.js';
+import { CorruptSecretError, MAX_VALUE_LENGTH, REPROBE_AFTER_MS, KeychainVault, WRITABLE_FRESH_MS } from '../../../main/secrets/vault.js';
 
 const SERVICE = 'Relink-test';
 const T0 = Date.parse('2026-03-01T09:00:00.000Z');
@@ -32,15 +32,15 @@ async function rejection(p: Promise<unknown>): Promise<KeychainError> {
   return error as KeychainError;
 }
 
-describe('SecretVault', () => {
+describe('KeychainVault', () => {
   let keychain: MemoryKeychain;
   let clock: ReturnType<typeof fixedClock>;
-  let vault: SecretVault;
+  let vault: KeychainVault;
 
   beforeEach(() => {
     keychain = new MemoryKeychain();
     clock = fixedClock();
-    vault = new SecretVault(keychain, SERVICE, clock);
+    vault = new KeychainVault(keychain, SERVICE, clock);
   });
 
   describe('probe', () => {
@@ -59,7 +59,7 @@ describe('SecretVault', () => {
         set: (service, account, value) => (accounts.push(account), keychain.set(service, account, value)),
         delete: (service, account) => keychain.delete(service, account),
       };
-      const v = new SecretVault(recording, SERVICE, clock);
+      const v = new KeychainVault(recording, SERVICE, clock);
       await v.probe();
       await v.probe();
       expect(accounts).toHaveLength(2);
@@ -155,7 +155,7 @@ describe('SecretVault', () => {
         set: (service, account, value) => keychain.set(service, account, value),
         delete: (service, account) => keychain.delete(service, account),
       };
-      const v = new SecretVault(tampering, SERVICE, clock);
+      const v = new KeychainVault(tampering, SERVICE, clock);
       expect(await v.probe()).toBe('available');
       const error = await rejection(v.saveRotated('g1', 'rt-new', 'rt-old'));
       expect(error.kind).toBe('failed');
@@ -331,7 +331,7 @@ describe('SecretVault', () => {
           return super.get(service, account);
         }
       })();
-      const v = new SecretVault(stuck, SERVICE, clock);
+      const v = new KeychainVault(stuck, SERVICE, clock);
       await v.saveInitial('g1', 'rt');
       stuck.hang = true;
       const error = await rejection(v.readGrant('g1'));
@@ -366,8 +366,8 @@ describe('SecretVault', () => {
 
   describe('service name', () => {
     it('defaults to Relink and keeps differently named vaults apart', async () => {
-      const prod = new SecretVault(keychain, undefined, clock);
-      const dev = new SecretVault(keychain, 'Relink-dev', clock);
+      const prod = new KeychainVault(keychain, undefined, clock);
+      const dev = new KeychainVault(keychain, 'Relink-dev', clock);
       expect(prod.serviceName).toBe('Relink');
       await prod.saveInitial('g1', 'rt-prod');
       await dev.saveInitial('g1', 'rt-dev');

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { FAULT_KINDS } from '../../../main/sandbox/faults.js';
+import { FAULT_KINDS } from '../../../main/sandbox/xero/faults.js';
 import { createHarness, HAS_SECRET_SERVICE, NO_KEYCHAIN, sandboxApp, sandboxFirm, type Harness } from '../../support/relink-harness.js';
 import { useSandbox } from '../../support/use-sandbox.js';
 

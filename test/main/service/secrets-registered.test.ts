@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SystemClock } from '../../../main/core/clock.js';
 import { redactRegisteredSecrets } from '../../../main/core/redact.js';
 import { MemoryKeychain } from '../../../main/secrets/memory-keychain.js';
-import { SecretVault, grantAccount } from '../../../main/secrets/vault.js';
+import { KeychainVault, grantAccount } from '../../../main/secrets/vault.js';
 import { createHarness, sandboxApp, sandboxFirm, type Harness } from '../../support/relink-harness.js';
 import { useSandbox } from '../../support/use-sandbox.js';
 
@@ -76,7 +76,7 @@ describe('every token and secret the product handles is registered with the reda
 
   it('the vault registers what it reads, even a token another process wrote', async () => {
     const keychain = new MemoryKeychain();
-    const vault = new SecretVault(keychain, 'Relink-redact-test', new SystemClock());
+    const vault = new KeychainVault(keychain, 'Relink-redact-test', new SystemClock());
     const rt = 'written-by-another-process-7Hq2Lw9Zx4';
     const prev = 'its-predecessor-in-the-grace-window-3Fk8';
     await keychain.set('Relink-redact-test', grantAccount('g-other'), JSON.stringify({ v: 1, rt, prev, prevSavedAt: new Date().toISOString() }));

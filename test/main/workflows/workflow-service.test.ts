@@ -5,8 +5,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { trackedImportResultSchema } from '../../../shared/workflows.js';
 import { SystemClock } from '../../../main/core/clock.js';
 import { MemoryKeychain } from '../../../main/secrets/memory-keychain.js';
+import { createRelink, localProfile } from '../../../main/app/create-relink.js';
 import { RelinkService, ServiceError } from '../../../main/service/relink-service.js';
 import { ConfBackend } from '../../../main/store/document-file.js';
+import { TRACKED_CSV_HEADER as HEADER, seededApp, seededConnection, seededGrant, seededOrganisation, seededStaff } from '../../support/seeded-metadata.js';
 
 /**
  * The workflows through RelinkService itself, with an in-memory keychain and a seeded store (no sandbox): the
@@ -14,74 +16,28 @@ import { ConfBackend } from '../../../main/store/document-file.js';
  * a person from taking over from themselves, and a plan step whose consent cannot even start.
  */
 
-const AT = '2026-03-01T09:00:00.000Z';
-const HEADER = 'organisation,app,authorised_by,reconnect_url,notes';
-
 describe('RelinkService firm workflows (in-memory keychain, seeded store)', () => {
   let dir: string;
   let service: RelinkService;
 
   beforeEach(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-wf-'));
-    service = await RelinkService.open({
-      dataDir: dir,
-      keychainService: 'relink-wf-test',
-      keychain: new MemoryKeychain(),
-      backend: new ConfBackend(dir),
+    service = await createRelink({
+      storage: localProfile({ dataDir: dir, keychainService: 'relink-wf-test', keychain: new MemoryKeychain(), backend: new ConfBackend(dir) }),
       clock: new SystemClock(),
       actor: 'advisor',
       osUser: 'alex',
     });
     await service.store.update((d) => {
-      d.organisations['t-acme'] = { tenantId: 't-acme', name: 'Acme Ltd', tenantType: 'ORGANISATION', firstSeenAt: AT };
-      d.organisations['t-bay'] = { tenantId: 't-bay', name: 'Bayside Bakery', tenantType: 'ORGANISATION', firstSeenAt: AT };
-      d.staff['u-jane'] = { id: 'u-jane', email: 'jane@firm.example', name: 'Jane Doe', status: 'active', firstSeenAt: AT };
-      d.staff['u-ben'] = { id: 'u-ben', email: 'ben@firm.example', name: 'Ben Adviser', status: 'active', firstSeenAt: AT };
-      d.apps.sync = {
-        id: 'sync',
-        name: 'Practice Sync',
-        provider: 'xero',
-        clientId: 'CLIENT-SYNC',
-        authType: 'pkce',
-        // Nothing listens here: a consent cannot even start.
-        issuer: 'http://127.0.0.1:9',
-        apiBase: 'http://127.0.0.1:9',
-        redirectPorts: [5999],
-        scopes: ['openid', 'profile', 'email', 'offline_access'],
-        connectionCap: null,
-        multiOrgConsent: true,
-        createdBy: null,
-        createdAt: AT,
-      };
-      d.grants['g-1'] = {
-        id: 'g-1',
-        appId: 'sync',
-        staffId: 'u-jane',
-        scopes: [],
-        authEventIds: [],
-        connectedAt: AT,
-        refreshTokenIssuedAt: AT,
-        lastRefreshAt: AT,
-        lastProbeAt: AT,
-        consecutiveFailures: 1,
-        lastFailure: { kind: 'invalid-grant', at: AT, detail: '400 invalid_grant' },
-        state: 'revoked',
-        stateSince: AT,
-      };
-      d.connections['c-1'] = {
-        id: 'c-1',
-        appId: 'sync',
-        grantId: 'g-1',
-        staffId: 'u-jane',
-        tenantId: 't-acme',
-        authEventId: 'ae',
-        createdDateUtc: '2026-03-01T09:00:00.0000000',
-        updatedDateUtc: '2026-03-01T09:00:00.0000000',
-        present: true,
-        lastSeenAt: AT,
-        missingSince: null,
-        lastApiFailure: null,
-      };
+      d.organisations['t-acme'] = seededOrganisation('t-acme', 'Acme Ltd');
+      d.organisations['t-bay'] = seededOrganisation('t-bay', 'Bayside Bakery');
+      d.staff['u-jane'] = seededStaff('u-jane', 'jane@firm.example', 'Jane Doe');
+      d.staff['u-ben'] = seededStaff('u-ben', 'ben@firm.example', 'Ben Adviser');
+      // Nothing listens on its sign-in server: a consent cannot even start.
+      d.apps.sync = seededApp('sync', 'Practice Sync', { clientId: 'CLIENT-SYNC' });
+      const grant = seededGrant('g-1', 'sync', 'u-jane', 'revoked');
+      d.grants[grant.id] = grant;
+      d.connections['c-1'] = seededConnection('c-1', grant, 't-acme');
     }, { durable: true });
     await service.assess();
   });

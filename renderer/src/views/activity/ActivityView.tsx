@@ -1,12 +1,14 @@
-import { useEffect, useMemo, useState } from 'react';
-import type { ActivityEntry } from '../../../../shared/domain.js';
+import { useMemo, useState } from 'react';
 import { appName, compareNames, indexSnapshot, staffName } from '../../state/derive.js';
-import { request, saveTextFile, useRelink, useSnapshot } from '../../state/store.js';
+import { request, saveTextFile, useSnapshot } from '../../state/store.js';
+import { useResource } from '../../state/resource.js';
 import { Busy } from '../../ui/Status.js';
 import { ViewHeading } from '../../ui/ViewHeading.js';
 import { endOfDay, inputDay, isoDay, startOfDay, when } from '../../ui/format.js';
 import { ACTIVITY_ACTION_WORDS, activityActionWords, activityDetailWords, ACTOR_WORDS, plural } from '../../ui/words.js';
 import { DataTable } from '../../ui/DataTable.js';
+
+const ACTIVITY_TOPICS = ['incident'] as const;
 
 /**
  * What Relink and the advisors did, newest first, filtered by what, when, who and which app. The export takes
@@ -21,45 +23,29 @@ export function ActivityView() {
   const [to, setTo] = useState('');
   const [staffId, setStaffId] = useState('');
   const [appId, setAppId] = useState('');
-  const [entries, setEntries] = useState<ActivityEntry[] | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
-  const [reload, setReload] = useState(0);
   const [exportNote, setExportNote] = useState<string | null>(null);
-  // New incidents and recoveries are written to the log; reload when one is announced.
-  const announcement = useRelink((s) => s.announcement?.id ?? 0);
   // yyyy-mm-dd strings compare as dates.
   const impossible = from !== '' && to !== '' && from > to;
-
-  useEffect(() => {
-    if (impossible) {
-      setEntries(null);
-      setLoading(false);
-      return;
-    }
-    let current = true;
-    setLoading(true);
-    void request('activity.list', {
-      limit: 500,
-      ...(action ? { action } : {}),
-      ...(from ? { from: startOfDay(from) } : {}),
-      ...(to ? { to: endOfDay(to) } : {}),
-      ...(staffId ? { staffId } : {}),
-      ...(appId ? { appId } : {}),
-    }).then((r) => {
-      if (!current) return;
-      setLoading(false);
-      if (r.ok) {
-        setEntries([...r.value].reverse());
-        setError(null);
-      } else {
-        setError(r.error.message);
-      }
-    });
-    return () => {
-      current = false;
-    };
-  }, [action, from, to, staffId, appId, reload, announcement, impossible]);
+  // New incidents and recoveries are written to the log; it is read again when main announces one. While other
+  // filters' answer is on its way the list on screen stays (no flash of "Loading").
+  const list = useResource(
+    'activity.list',
+    impossible
+      ? null
+      : {
+          limit: 500,
+          ...(action ? { action } : {}),
+          ...(from ? { from: startOfDay(from) } : {}),
+          ...(to ? { to: endOfDay(to) } : {}),
+          ...(staffId ? { staffId } : {}),
+          ...(appId ? { appId } : {}),
+        },
+    { topics: ACTIVITY_TOPICS, keepPrevious: true },
+  );
+  const entries = useMemo(() => (list.data ? [...list.data].reverse() : null), [list.data]);
+  const loading = list.loading;
+  const listError = list.error?.message ?? null;
 
   const exportCsv = async () => {
     setExportNote(null);
@@ -138,7 +124,7 @@ export function ActivityView() {
             ))}
           </select>
         </div>
-        <button type="button" className="button subtle filters-clear" onClick={() => setReload((n) => n + 1)}>
+        <button type="button" className="button subtle filters-clear" onClick={() => void list.reload()}>
           Refresh
         </button>
         <button type="button" className="button" aria-describedby="act-export-help" aria-disabled={impossible} onClick={() => void exportCsv()}>
@@ -162,9 +148,9 @@ export function ActivityView() {
       <div role="status" aria-live="polite" className="result-count">
         {loading && !entries ? <Busy text="Loading activity…" /> : entries ? `${plural(entries.length, 'entry', 'entries')}, newest first` : ''}
       </div>
-      {error && (
+      {(error ?? listError) && (
         <p className="form-error" role="alert">
-          {error}
+          {error ?? listError}
         </p>
       )}
       {entries && entries.length === 0 && <p className="empty">Nothing recorded for these filters.</p>}

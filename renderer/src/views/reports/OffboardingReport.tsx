@@ -1,7 +1,7 @@
-import { useEffect, useState, type ReactNode } from 'react';
-import type { AuditReport } from '../../../../shared/workflows.js';
+import { useState, type ReactNode } from 'react';
 import { href, type Route } from '../../state/router.js';
-import { request, savePagePdf, useClaimOperations } from '../../state/store.js';
+import { savePagePdf, useClaimOperations } from '../../state/store.js';
+import { useResource } from '../../state/resource.js';
 import { Busy } from '../../ui/Status.js';
 import { day, when } from '../../ui/format.js';
 import { HEALTH_WORDS, STAFF_STATUS_WORDS, TRACKED_STATE_WORDS, VERDICT_WORDS } from '../../ui/words.js';
@@ -13,14 +13,13 @@ import { HEALTH_WORDS, STAFF_STATUS_WORDS, TRACKED_STATE_WORDS, VERDICT_WORDS } 
  */
 export function OffboardingReport({ route }: { route: Route }) {
   const staffId = route.id === 'offboarding' ? route.sub : null;
-  const [audit, setAudit] = useState<AuditReport | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  // Read once when the page opens: a document being filed does not change under the advisor's eyes.
+  const report = useResource('audit.get', staffId ? { staffId } : null);
+  const audit = report.data;
+  const [saveError, setError] = useState<string | null>(null);
+  const error = saveError ?? report.error?.message ?? null;
   // A printable page: sign-in progress stays out of it (the audit shows it).
   useClaimOperations((o) => o.kind === 'offboarding-move' && o.leaverId === staffId);
-  useEffect(() => {
-    if (!staffId) return;
-    void request('audit.get', { staffId }).then((r) => (r.ok ? setAudit(r.value) : setError(r.error.message)));
-  }, [staffId]);
 
   if (!staffId) return <p className="empty">No such report.</p>;
   if (error)

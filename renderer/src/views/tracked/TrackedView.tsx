@@ -1,6 +1,7 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useState } from 'react';
 import type { TrackedImportPreview, TrackedImportResult, TrackedView as Tracked } from '../../../../shared/workflows.js';
 import { request, saveTextFile } from '../../state/store.js';
+import { useResource } from '../../state/resource.js';
 import { Busy, StatusText } from '../../ui/Status.js';
 import { ViewHeading } from '../../ui/ViewHeading.js';
 import { when } from '../../ui/format.js';
@@ -9,26 +10,26 @@ import { ReconnectAddress } from '../workflows/TrackedChecklist.js';
 import { ACTIONS, DataTable } from '../../ui/DataTable.js';
 import { ConfirmDialog } from '../../ui/ConfirmDialog.js';
 
+const TRACKED_TOPICS = ['incident'] as const;
+
 /**
  * Third-party apps (payroll, receipts, e-commerce, CRM) connected to clients' Xero organisations that Relink holds
  * no sign-in for. They break on the same events as Relink's own connections, so advisors record who authorised
  * each, and tick them off when reconnected.
  */
 export function TrackedView() {
-  const [items, setItems] = useState<Tracked[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  // A tracked app's health is inferred from what happens to the person who authorised it: an incident opening or
+  // closing can change it.
+  const list = useResource('tracked.list', {}, { topics: TRACKED_TOPICS });
+  const items = list.data;
+  const [actionError, setActionError] = useState<string | null>(null);
+  const error = actionError ?? list.error?.message ?? null;
   const [notice, setNotice] = useState<string | null>(null);
-
+  const reloadList = list.reload;
   const load = useCallback(async () => {
-    const r = await request('tracked.list', {});
-    if (r.ok) {
-      setItems(r.value);
-      setError(null);
-    } else setError(r.error.message);
-  }, []);
-  useEffect(() => {
-    void load();
-  }, [load]);
+    await reloadList();
+    setActionError(null);
+  }, [reloadList]);
 
   return (
     <>
@@ -41,9 +42,9 @@ export function TrackedView() {
           className="button"
           onClick={async () => {
             const r = await request('tracked.export', {});
-            if (!r.ok) return setError(r.error.message);
+            if (!r.ok) return setActionError(r.error.message);
             const saved = await saveTextFile(r.value.fileName, r.value.csv);
-            if (!saved.ok) setError(saved.error.message);
+            if (!saved.ok) setActionError(saved.error.message);
           }}
         >
           Export CSV
@@ -66,7 +67,7 @@ export function TrackedView() {
         ) : items.length === 0 ? (
           <p className="empty">No third-party apps recorded yet. Add one below, or import a CSV.</p>
         ) : (
-          <TrackedTable items={items} onChanged={load} onError={setError} onNotice={setNotice} />
+          <TrackedTable items={items} onChanged={load} onError={setActionError} onNotice={setNotice} />
         )}
       </section>
       <div className="tracked-forms">

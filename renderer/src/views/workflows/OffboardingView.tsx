@@ -1,11 +1,12 @@
 // Over 500 lines: the offboarding audit screen and its sections (verdict, sign-ins, apps created, third-party
 // apps), which share the audit being shown and its reload.
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ApiResult, Operation } from '../../../../shared/api.js';
 import type { AuditReport } from '../../../../shared/workflows.js';
 import { isActive } from '../../state/operations.js';
 import { href, type Route } from '../../state/router.js';
 import { refreshSnapshot, request, saveTextFile, startAuditMove, useClaimOperations, useRelink, useSnapshot } from '../../state/store.js';
+import { useResource, type Topic } from '../../state/resource.js';
 import { OperationStatus } from '../../operations/OperationStatus.js';
 import { Icon } from '../../ui/Icon.js';
 import { Busy, HealthBadge, StatusText } from '../../ui/Status.js';
@@ -26,22 +27,21 @@ import { DEFAULT_SETTINGS } from '../../../../shared/domain.js';
 export function OffboardingView({ route }: { route: Route }) {
   const staffId = route.id;
   const snapshot = useSnapshot();
-  const [audit, setAudit] = useState<AuditReport | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  // When one of this leaver's moves finishes, main has verified it and the audit changed: read it again.
+  const topics = useMemo<Topic[]>(() => [{ event: 'operation', when: (op) => op.kind === 'offboarding-move' && op.leaverId === staffId && !isActive(op) }], [staffId]);
+  const report = useResource('audit.get', staffId ? { staffId } : null, { topics });
+  const audit = report.data;
+  const setAudit = report.mutate;
+  const [actionError, setError] = useState<string | null>(null);
+  const error = actionError ?? report.error?.message ?? null;
   // Every move for this leaver shows in its app's row (also once moved), so the tray leaves them out.
   useClaimOperations((o) => o.kind === 'offboarding-move' && o.leaverId === staffId);
 
+  const reloadAudit = report.reload;
   const load = useCallback(async () => {
-    if (!staffId) return;
-    const r = await request('audit.get', { staffId });
-    if (r.ok) {
-      setAudit(r.value);
-      setError(null);
-    } else setError(r.error.message);
-  }, [staffId]);
-  useEffect(() => {
-    void load();
-  }, [load]);
+    await reloadAudit();
+    setError(null);
+  }, [reloadAudit]);
 
   const apply = async (p: Promise<ApiResult<AuditReport>>) => {
     const r = await p;
@@ -174,7 +174,6 @@ export function OffboardingView({ route }: { route: Route }) {
                             appId={g.appId}
                             appName={g.appName}
                             targetName={targetName}
-                            onFinished={load}
                             // An app that connects one organisation per approval moves one organisation at a time.
                             tenantId={
                               snapshot.apps.find((a) => a.id === g.appId)?.multiOrgConsent === false
@@ -506,7 +505,6 @@ function MoveControl({
   appName,
   targetName,
   tenantId,
-  onFinished,
   done,
 }: {
   done: boolean;
@@ -515,7 +513,6 @@ function MoveControl({
   appName: string;
   targetName: string | null;
   tenantId: string | undefined;
-  onFinished: () => Promise<void>;
 }) {
   const ops = useRelink((s) => s.operations);
   const [error, setError] = useState<string | null>(null);
@@ -526,11 +523,9 @@ function MoveControl({
   useEffect(() => {
     const was = last.current;
     last.current = op?.state;
-    if (op && was && was !== op.state && !isActive(op)) {
-      void onFinished();
-      void refreshSnapshot();
-    }
-  }, [op, op?.state, onFinished]);
+    // The audit reads itself again on this event (its topic); the picture of connections is asked for too.
+    if (op && was && was !== op.state && !isActive(op)) void refreshSnapshot();
+  }, [op, op?.state]);
 
   if (!targetName && !done) return <span className="muted">Choose who takes over first.</span>;
   const tone = op?.outcome === 'moved' ? 'ok' : op?.outcome === 'failed' ? 'bad' : 'warn';

@@ -2,6 +2,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Operation } from '../../../../shared/api.js';
 import type { PlanConsent, PlanItemView, PlanTrigger, ReconnectPlan, ReconnectRunView } from '../../../../shared/workflows.js';
+import { useResource, type Topic } from '../../state/resource.js';
 import { isActive } from '../../state/operations.js';
 import { href, navigate, type Route } from '../../state/router.js';
 import { refreshSnapshot, request, startPlanStep, useClaimOperations, useRelink, useSnapshot } from '../../state/store.js';
@@ -17,6 +18,9 @@ import { RunSummary } from './RunSummary.js';
 import { ACTIONS, DataTable } from '../../ui/DataTable.js';
 import { ConfirmDialog } from '../../ui/ConfirmDialog.js';
 
+/** When a step of a plan finishes, main has verified it and updated every item (and the plan behind it). */
+const PLAN_TOPICS: readonly Topic[] = [{ event: 'operation', when: (op) => op.kind === 'plan-step' && !isActive(op) }];
+
 /**
  * Bulk reconnect after a password change: the plan (the fewest approvals Xero needs, grouped by app), then the
  * run: one approval at a time in the browser, each verified, with progress, skip, pause and retry, and then the
@@ -28,40 +32,36 @@ export function ReconnectView({ route }: { route: Route }) {
   const snapshot = useSnapshot();
   const person = snapshot.staff.find((s) => s.id === staffId);
   const name = person ? person.name || person.email : 'this person';
-  const [plan, setPlan] = useState<ReconnectPlan | null>(null);
-  const [run, setRun] = useState<ReconnectRunView | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
+  const runs = useResource('plan.runs', staffId ? {} : null, { topics: PLAN_TOPICS });
+  const planned = useResource('plan.get', staffId ? { staffId } : null, { topics: PLAN_TOPICS });
+  const plan = planned.data;
   // The run on screen stays on screen once it finishes (the unfinished-run lookup would no longer find it).
-  const shownRun = useRef<string | null>(null);
-  shownRun.current = run?.id ?? null;
+  const shownRun = useRef<{ staffId: string | null; runId: string } | null>(null);
+  const wanted = runParam ?? (shownRun.current?.staffId === staffId ? shownRun.current.runId : null);
+  const run = useMemo(
+    () =>
+      runs.data
+        ?.filter((r) => (wanted ? r.id === wanted : r.staffId === staffId && (r.state === 'running' || r.state === 'paused')))
+        .sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0] ?? null,
+    [runs.data, wanted, staffId],
+  );
+  if (run) shownRun.current = { staffId, runId: run.id };
+  // Both answers are in (or failed) before anything shows, so the plan never flashes before its run.
+  const loading = (!runs.data && !runs.error) || (!plan && !planned.error);
+  // The plan is read with a run too: its triggers (a declared password change, with its undo) show above both.
+  const error = runs.error?.message ?? (run ? null : (planned.error?.message ?? null));
 
+  const reloadRuns = runs.reload;
+  const reloadPlan = planned.reload;
   const load = useCallback(async () => {
-    if (!staffId) return;
-    const wanted = runParam ?? shownRun.current;
-    const [runs, p] = await Promise.all([request('plan.runs', {}), request('plan.get', { staffId })]);
-    if (!runs.ok) {
-      setError(runs.error.message);
-      setLoading(false);
-      return;
-    }
-    // The plan is read with a run too: its triggers (a declared password change, with its undo) show above both.
-    if (p.ok) setPlan(p.value);
-    const mine = runs.value
-      .filter((r) => (wanted ? r.id === wanted : r.staffId === staffId && (r.state === 'running' || r.state === 'paused')))
-      .sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
-    setLoading(false);
-    if (mine) {
-      setRun(mine);
-      return;
-    }
-    if (p.ok) setError(null);
-    else setError(p.error.message);
-  }, [staffId, runParam]);
-
-  useEffect(() => {
-    void load();
-  }, [load]);
+    await Promise.all([reloadRuns(), reloadPlan()]);
+  }, [reloadRuns, reloadPlan]);
+  // An action's answer is the run as main now has it: show it without asking again.
+  const mutateRuns = runs.mutate;
+  const setRun = useCallback(
+    (r: ReconnectRunView) => mutateRuns((all) => [r, ...(all ?? []).filter((x) => x.id !== r.id)]),
+    [mutateRuns],
+  );
 
   if (!staffId) return <p className="empty">Choose a person in Staff to plan their reconnection.</p>;
   return (
@@ -263,16 +263,14 @@ function RunPanel({ run, onRun, reload }: { run: ReconnectRunView; onRun: (r: Re
   // Every step of this run shows here (the latest in place, earlier ones in the table), so the tray leaves them out.
   useClaimOperations((o) => o.kind === 'plan-step' && o.runId === run.id);
 
-  // When a step finishes, read the run again: main has verified it and updated every item.
+  // When a step finishes main has verified it and updated every item.
   const lastState = useRef(op?.state);
   useEffect(() => {
     const was = lastState.current;
     lastState.current = op?.state;
-    if (op && was && was !== op.state && !isActive(op)) {
-      void reload();
-      void refreshSnapshot();
-    }
-  }, [op, op?.state, reload]);
+    // The run reads itself again on this event (its topic); the picture of connections is asked for too.
+    if (op && was && was !== op.state && !isActive(op)) void refreshSnapshot();
+  }, [op, op?.state]);
 
   const act = async (fn: () => Promise<{ ok: true; value: ReconnectRunView } | { ok: false; error: { message: string } }>) => {
     setError(null);

@@ -318,4 +318,24 @@ describe('XeroConnectionsApi with an injected fetch', () => {
     expect(calls[0]!.url).toBe('https://api.xero.com/api.xro/2.0/Organisation');
     expect(calls[0]!.init.headers).toMatchObject({ 'xero-tenant-id': goodItem.tenantId, accept: 'application/json' });
   });
+  it.each([
+    ['the settings scope', ['accounting.settings.read'], ['Organisation']],
+    ['a reports scope', ['accounting.reports.read'], ['Reports/BalanceSheet']],
+    ['the granular balance-sheet scope and settings', ['accounting.settings', 'accounting.reports.balancesheet.read'], ['Organisation', 'Reports/BalanceSheet']],
+  ])('the engine\'s probe with %s calls only what the scopes allow', async (_name, scopes, resources) => {
+    const { fake, calls } = respond(200, JSON.stringify({ Organisations: [{ Name: 'Acme' }] }));
+    const api = new XeroConnectionsApi(fake, 'https://api.xero.com', clock);
+    expect(api.canProbe(scopes)).toBe(true);
+    expect((await api.probe(TOKEN, goodItem.tenantId, scopes)).ok).toBe(true);
+    expect(calls.map((c) => c.url)).toEqual(resources.map((r) => `https://api.xero.com/api.xro/2.0/${r}`));
+  });
+
+  it('an app without a settings or reports scope has no per-organisation probe; a failed Organisation skips the report', async () => {
+    const api = new XeroConnectionsApi(respond(200, '{}').fake, 'https://api.xero.com', clock);
+    expect(api.canProbe(['openid', 'offline_access', 'accounting.transactions'])).toBe(false);
+    const { fake, calls } = respond(403, JSON.stringify({ Title: 'Forbidden', Detail: 'AuthorizationUnsuccessful' }));
+    const r = await new XeroConnectionsApi(fake, 'https://api.xero.com', clock).probe(TOKEN, goodItem.tenantId, ['accounting.settings', 'accounting.reports.read']);
+    expect(r.ok).toBe(false);
+    expect(calls).toHaveLength(1);
+  });
 });
