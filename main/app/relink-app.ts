@@ -133,6 +133,10 @@ export class RelinkApp implements ApiHost, ShellHooks {
     if (service.recovery) this.#logLine(service.recovery.message);
     this.#service = service;
     this.#unsubscribe = [
+      // The store's change event is the one source of status pushes: every committed update — an action's, a
+      // workflow's, the engine's — reaches the window without each handler remembering to say so. A fresh
+      // assessment (health moves with time as well as with the document) pushes too.
+      service.onDocumentChange(() => this.#statusChanged()),
       service.onAssessed(() => this.#statusChanged()),
       // Unlocked after the window opened locked: start keeping connections alive now, without a restart.
       service.onKeychainChange((state) => {
@@ -412,7 +416,6 @@ export class RelinkApp implements ApiHost, ShellHooks {
       'connect.start': ({ appId, staffId, tenantId, tenantIds }) => this.#startConnect(appId, staffId, tenantId, tenantIds ?? (tenantId ? [tenantId] : [])),
       'apps.updateSecret': async ({ appId, clientSecret }) => {
         const summary = await this.#service.updateClientSecret(appId, clientSecret);
-        this.#statusChanged();
         return summary;
       },
       'connect.cancel': ({ operationId }) => {
@@ -424,14 +427,12 @@ export class RelinkApp implements ApiHost, ShellHooks {
       'operations.list': () => [...this.#operations.values()].map((o) => o.view),
       'check.run': async ({ appId, staffId }) => {
         const summary = await this.#service.check({ ...(appId ? { app: appId } : {}), ...(staffId ? { staff: staffId } : {}) });
-        this.#statusChanged();
         return summary;
       },
       explain: ({ text }) => this.#service.explain(text),
       'activity.list': (query) => this.#service.activityEntries(query),
       'settings.update': async (patch) => {
         const settings = await this.#service.updateSettings(patch);
-        this.#statusChanged();
         return settings;
       },
       'demo.start': async () => {
@@ -462,42 +463,42 @@ export class RelinkApp implements ApiHost, ShellHooks {
 
       // ── firm workflows ──
       'staff.passwordChangePreview': ({ staffId }) => this.#service.workflows.previewPasswordChange(staffId),
-      'staff.passwordChanged': async ({ staffId }) => this.#changed(await this.#service.workflows.declarePasswordChanged(staffId)),
-      'staff.withdrawPasswordChange': async ({ staffId }) => this.#changed(await this.#service.workflows.withdrawPasswordChange(staffId)),
+      'staff.passwordChanged': async ({ staffId }) => await this.#service.workflows.declarePasswordChanged(staffId),
+      'staff.withdrawPasswordChange': async ({ staffId }) => await this.#service.workflows.withdrawPasswordChange(staffId),
       'staff.setStatus': async ({ staffId, status }) => {
         const s = await this.#service.workflows.setStaffStatus(staffId, status);
-        return this.#changed({ staffId: s.id, status: s.status });
+        return { staffId: s.id, status: s.status };
       },
       'plan.get': ({ staffId }) => this.#service.workflows.planReconnect(staffId ? { staff: staffId } : {}),
-      'plan.start': async ({ staffId }) => this.#changed(await this.#service.workflows.startReconnectRun(staffId ? { staff: staffId } : {})),
+      'plan.start': async ({ staffId }) => await this.#service.workflows.startReconnectRun(staffId ? { staff: staffId } : {}),
       'plan.runs': () => this.#service.workflows.reconnectRuns(),
       'plan.runNext': ({ runId, itemId }) => this.#startPlanStep(runId, itemId),
-      'plan.skip': async ({ runId, itemId, reason }) => this.#changed(await this.#service.workflows.skipPlanItem(runId, itemId, reason)),
-      'plan.pause': async ({ runId }) => this.#changed(await this.#service.workflows.pauseReconnectRun(runId)),
-      'plan.resume': async ({ runId }) => this.#changed(await this.#service.workflows.resumeReconnectRun(runId)),
+      'plan.skip': async ({ runId, itemId, reason }) => await this.#service.workflows.skipPlanItem(runId, itemId, reason),
+      'plan.pause': async ({ runId }) => await this.#service.workflows.pauseReconnectRun(runId),
+      'plan.resume': async ({ runId }) => await this.#service.workflows.resumeReconnectRun(runId),
       'plan.cancel': async ({ runId }) => {
         for (const o of this.#operations.values()) if (o.view.runId === runId && !o.view.finishedAt) o.abort.abort();
-        return this.#changed(await this.#service.workflows.cancelReconnectRun(runId));
+        return await this.#service.workflows.cancelReconnectRun(runId);
       },
-      'plan.reopen': async ({ runId }) => this.#changed(await this.#service.workflows.reopenReconnectRun(runId)),
-      'connections.disconnect': async ({ connectionId }) => this.#changed(await this.#service.disconnectConnection(connectionId)),
+      'plan.reopen': async ({ runId }) => await this.#service.workflows.reopenReconnectRun(runId),
+      'connections.disconnect': async ({ connectionId }) => await this.#service.disconnectConnection(connectionId),
       'tracked.list': () => this.#service.workflows.trackedConnections(),
-      'tracked.add': async (input) => this.#changed(await this.#service.workflows.addTracked(input)),
+      'tracked.add': async (input) => await this.#service.workflows.addTracked(input),
       'tracked.remove': async ({ id }) => {
         await this.#service.workflows.removeTracked(id);
-        return this.#changed({ removed: true });
+        return { removed: true };
       },
       'tracked.preview': ({ csv }) => this.#service.workflows.previewTrackedImport(csv),
-      'tracked.import': async ({ csv, skipInvalid }) => this.#changed(await this.#service.workflows.importTracked(csv, { skipInvalid })),
+      'tracked.import': async ({ csv, skipInvalid }) => await this.#service.workflows.importTracked(csv, { skipInvalid }),
       'tracked.export': () => ({ fileName: `relink-tracked-connections-${this.#today()}.csv`, csv: this.#service.workflows.exportTrackedCsv({ bom: true }) }),
-      'tracked.confirm': async ({ id }) => this.#changed(await this.#service.workflows.confirmTrackedReconnected(id)),
-      'tracked.move': async ({ id, toStaffId }) => this.#changed(await this.#service.workflows.moveTracked(id, toStaffId)),
+      'tracked.confirm': async ({ id }) => await this.#service.workflows.confirmTrackedReconnected(id),
+      'tracked.move': async ({ id, toStaffId }) => await this.#service.workflows.moveTracked(id, toStaffId),
       'audit.get': ({ staffId }) => this.#service.workflows.auditStaff(staffId),
-      'audit.setTarget': async ({ staffId, targetStaffId }) => this.#changed(await this.#service.workflows.setOffboardingTarget(staffId, targetStaffId)),
+      'audit.setTarget': async ({ staffId, targetStaffId }) => await this.#service.workflows.setOffboardingTarget(staffId, targetStaffId),
       'audit.move': ({ staffId, appId, tenantId }) => this.#startMove(staffId, appId, tenantId ?? null),
-      'audit.useReplacement': async ({ staffId, appId, replacementAppId }) => this.#changed(await this.#service.workflows.useReplacementApp(staffId, appId, replacementAppId)),
-      'audit.overrideApp': async ({ staffId, appId, newOwner, reason }) => this.#changed(await this.#service.workflows.overrideCreatedApp(staffId, appId, { newOwner, reason })),
-      'audit.withdrawAppMove': async ({ staffId, appId }) => this.#changed(await this.#service.workflows.withdrawAppResolution(staffId, appId)),
+      'audit.useReplacement': async ({ staffId, appId, replacementAppId }) => await this.#service.workflows.useReplacementApp(staffId, appId, replacementAppId),
+      'audit.overrideApp': async ({ staffId, appId, newOwner, reason }) => await this.#service.workflows.overrideCreatedApp(staffId, appId, { newOwner, reason }),
+      'audit.withdrawAppMove': async ({ staffId, appId }) => await this.#service.workflows.withdrawAppResolution(staffId, appId),
       'audit.csv': ({ staffId }) => {
         const audit = this.#service.workflows.auditStaff(staffId);
         const who = (audit.staff.email || audit.staff.name).replace(/[^a-z0-9]+/gi, '-').toLowerCase();
@@ -519,12 +520,6 @@ export class RelinkApp implements ApiHost, ShellHooks {
         return { saved: await this.opts.savePdf(fileName) };
       },
     };
-  }
-
-  /** After a change the window did not see happen: push a fresh status soon, and pass the value through. */
-  #changed<T>(value: T): T {
-    this.#statusChanged();
-    return value;
   }
 
   #today(): string {

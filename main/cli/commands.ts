@@ -3,7 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { browserFrom } from '../app/browser-option.js';
 import { EXIT, failureExit as hostFailureExit, UsageError } from '../app/exit-codes.js';
 import type { Io } from '../app/process-io.js';
-import { addAppInputSchema, type AddAppInput, type StatusSnapshot } from '../../shared/api.js';
+import { addAppInputSchema, statusSnapshotSchema, type AddAppInput, type StatusSnapshot } from '../../shared/api.js';
 import type { AuditReport, ReconnectPlan, RejectedRow, TrackedImportResult } from '../../shared/workflows.js';
 import { KEYCHAIN_STATE_WORDS } from '../../shared/plain-words.js';
 import { redactSecrets, registerSecret, userTextIn } from '../core/redact.js';
@@ -312,7 +312,8 @@ export async function run(service: RelinkService, args: string[], io: Io): Promi
 
 export function status(service: RelinkService, args: string[], io: Io): number {
   const { values } = parse(args, { json: { type: 'boolean', default: false } });
-  const snapshot = service.status();
+  // The CLI's JSON is an edge like the window's: checked against the contract once, here.
+  const snapshot = values.json ? statusSnapshotSchema.parse(service.status()) : service.status();
   print(io, values.json, snapshot, () => humanStatus(snapshot));
   return EXIT.ok;
 }

@@ -15,6 +15,12 @@ import type { RefreshResult } from './refresher.js';
  * - grants left with a write-ahead marker by a crashed process are refreshed first, inside the grace window.
  */
 
+/**
+ * One organisation a grant reaches, as its provider's connections port lists it, in the terms the stored
+ * document uses: `tenantId` is the provider's organisation id, `authEventId` the consent that connected it
+ * (empty when the provider does not say), the dates ISO 8601. The field names are the document's, which began
+ * with Xero's listing; a provider maps its own answer onto them.
+ */
 export interface ListedConnection {
   id: string;
   tenantId: string;

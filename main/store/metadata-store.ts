@@ -128,6 +128,7 @@ export class MetadataStore implements DocumentStore {
   readonly #recoveryListeners = new Set<(event: RecoveryEvent) => void>();
   readonly #errorListeners = new Set<(error: Error) => void>();
   readonly #commitListeners = new Set<(event: CommitEvent) => void>();
+  readonly #changeListeners = new Set<() => void>();
   /** Watches each update's mutator to name what it changed (the commit event). */
   readonly #tracker = new ChangeTracker();
 
@@ -164,6 +165,11 @@ export class MetadataStore implements DocumentStore {
   onCommit(listener: (event: CommitEvent) => void): () => void {
     this.#commitListeners.add(listener);
     return () => this.#commitListeners.delete(listener);
+  }
+
+  onChange(listener: () => void): () => void {
+    this.#changeListeners.add(listener);
+    return () => this.#changeListeners.delete(listener);
   }
 
   /** Write failures, rejected mutators, a failed last-good refresh. The store keeps retrying writes. */
@@ -234,6 +240,13 @@ export class MetadataStore implements DocumentStore {
       : Promise.resolve();
     this.#schedule();
     if (event) this.#emitCommit(event);
+    for (const listener of this.#changeListeners) {
+      try {
+        listener();
+      } catch (error) {
+        this.#emitError(asError(error, 'A change listener failed'));
+      }
+    }
     return done;
   }
 

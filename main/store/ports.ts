@@ -96,6 +96,11 @@ export interface DocumentStore {
   update(mutator: Mutator, opts?: UpdateOptions): Promise<void>;
   /** Told after every committed update, with what it changed. Returns the unsubscribe function. */
   onCommit(listener: (event: CommitEvent) => void): () => void;
+  /**
+   * Told after every committed update, without naming what changed: free, as nothing is watched, for a host
+   * that only needs to know that the picture moved (the status push, the health re-assessment).
+   */
+  onChange(listener: () => void): () => void;
   onRecovery(listener: (event: RecoveryEvent) => void): () => void;
   /** Failures to store changes (the store keeps retrying). */
   onError(listener: (error: Error) => void): () => void;

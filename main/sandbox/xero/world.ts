@@ -1,3 +1,4 @@
+// Over 500 lines: the emulated Xero world is one model (organisations, users, apps, connections, token chains) whose invariants span all of it.
 import type { IdFactory } from './ids.js';
 import { opaque } from './ids.js';
 import type { SandboxClock } from '../clock.js';

@@ -194,3 +194,32 @@ describe('DocumentStore commit events (MetadataStore)', () => {
     expect(Object.keys(store.peek().grants).sort()).toEqual(['g-1', 'g-2']);
   });
 });
+
+describe('DocumentStore change events (MetadataStore)', () => {
+  it('tell every committed update without watching the mutator: no commit listener, no wrappers', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relink-change-'));
+    const store = new MetadataStore(new ConfBackend(dir), new SystemClock(), createFileLock(), { coalesceMs: 5 });
+    await store.open();
+    try {
+      let changes = 0;
+      const off = (store as DocumentStore).onChange(() => changes++);
+      const seen: boolean[] = [];
+      await store.update((d) => {
+        seen.push(types.isProxy(d));
+        d.grants['g-1'] = grant('g-1');
+      });
+      await store.update((d) => void (d.settings.keepAliveHours = 12));
+      expect(changes).toBe(2);
+      expect(seen).toEqual([false]);
+      // A mutator that throws commits nothing, so it is not announced.
+      await expect(store.update(() => { throw new Error('no'); })).rejects.toThrow('no');
+      expect(changes).toBe(2);
+      off();
+      await store.update((d) => void (d.settings.keepAliveHours = 6));
+      expect(changes).toBe(2);
+    } finally {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
