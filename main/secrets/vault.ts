@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { isoNow, type Clock } from '../core/clock.js';
 import { registerSecret } from '../core/redact.js';
-import type { SecretVault, StoredGrant } from '../store/ports.js';
+import type { SecretVault, StoredDeviceKey, StoredGrant } from '../store/ports.js';
 import { KeychainError, isKeychainDown, type Keychain, type KeychainState } from './keychain.js';
 
 /**
- * Relink's secrets in the OS keychain: one refresh token set per grant and one client secret per web app.
+ * Relink's secrets in the OS keychain: one refresh token set per grant and one client secret per web app, and
+ * in firm mode this desktop's private key (`device-key`), the one thing that opens the firm key.
  * Everything else (which orgs, which staff, health) lives in the metadata file; the keychain holds only what
  * would let someone act as the firm.
  *
@@ -44,15 +45,23 @@ const grantEntrySchema = z
   .strict();
 type GrantEntry = z.infer<typeof grantEntrySchema>;
 
+/** This desktop's firm key pair: the private key only (the public key is derived from it). */
+const deviceKeyEntrySchema = z
+  .object({
+    v: z.literal(1),
+    alg: z.literal('X25519'),
+    pkcs8: z.base64().min(1),
+    createdAt: isoDate,
+  })
+  .strict();
+type DeviceKeyEntry = z.infer<typeof deviceKeyEntrySchema>;
+
 export type { StoredGrant } from '../store/ports.js';
 
 /** The stored entry exists but is not one of ours: an error, because reading it as "no token" loses a grant. */
 export class CorruptSecretError extends KeychainError {
-  constructor(account: string, reason: string) {
-    super(
-      'failed',
-      `The keychain entry "${account}" is damaged (${reason}). Relink left it untouched; reconnect this grant to replace it.`,
-    );
+  constructor(account: string, reason: string, fix = 'reconnect this grant to replace it') {
+    super('failed', `The keychain entry "${account}" is damaged (${reason}). Relink left it untouched; ${fix}.`);
     this.name = 'CorruptSecretError';
   }
 }
@@ -214,6 +223,32 @@ export class KeychainVault implements SecretVault {
     return this.#run(account, () => this.keychain.delete(this.serviceName, account));
   }
 
+  // --- This desktop's firm key pair (firm mode) --------------------------------------------------------------
+
+  async readDeviceKey(): Promise<StoredDeviceKey | null> {
+    const raw = await this.#run(DEVICE_KEY_ACCOUNT, () => this.keychain.get(this.serviceName, DEVICE_KEY_ACCOUNT));
+    if (raw === null) return null;
+    const entry = parseEntry(DEVICE_KEY_ACCOUNT, raw, deviceKeyEntrySchema, 'remove this desktop from the firm and join it again');
+    registerSecret(entry.pkcs8, DEVICE_KEY_ACCOUNT);
+    return { privateKey: entry.pkcs8, createdAt: entry.createdAt };
+  }
+
+  /**
+   * Stores this desktop's private key and reads it back. It replaces any key already there: the caller (firm
+   * create or join) makes sure nothing is still sealed to the old one.
+   */
+  async saveDeviceKey(key: StoredDeviceKey): Promise<void> {
+    const entry: DeviceKeyEntry = { v: 1, alg: 'X25519', pkcs8: key?.privateKey, createdAt: key?.createdAt };
+    const parsed = deviceKeyEntrySchema.safeParse(entry);
+    if (!parsed.success) throw new TypeError(`Refusing to store a malformed device key (${issueSummary(parsed.error.issues)})`);
+    registerSecret(entry.pkcs8, DEVICE_KEY_ACCOUNT);
+    await this.#writeVerified(DEVICE_KEY_ACCOUNT, JSON.stringify(entry), 'device key');
+  }
+
+  async deleteDeviceKey(): Promise<boolean> {
+    return this.#run(DEVICE_KEY_ACCOUNT, () => this.keychain.delete(this.serviceName, DEVICE_KEY_ACCOUNT));
+  }
+
   // --- Plumbing --------------------------------------------------------------------------------------------
 
   async #writeVerified(account: string, value: string, what: string): Promise<void> {
@@ -295,6 +330,8 @@ export class KeychainVault implements SecretVault {
 
 export const grantAccount = (grantId: string) => `grant:${requireId(grantId, 'grant id')}`;
 export const appAccount = (appId: string) => `app-secret:${requireId(appId, 'app id')}`;
+/** One per keychain service (that is, per profile): a desktop belongs to one firm at a time. */
+export const DEVICE_KEY_ACCOUNT = 'device-key';
 
 function requireId(id: string, what: string): string {
   // Ids become keychain account names: keep them printable and bounded.
@@ -315,17 +352,22 @@ function requireToken(value: string, what: string): void {
 }
 
 function parseGrantEntry(account: string, raw: string): GrantEntry {
+  return parseEntry(account, raw, grantEntrySchema);
+}
+
+function parseEntry<T>(account: string, raw: string, schema: z.ZodType<T>, fix?: string): T {
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch {
-    throw new CorruptSecretError(account, 'not JSON');
+    throw new CorruptSecretError(account, 'not JSON', fix);
   }
-  const parsed = grantEntrySchema.safeParse(json);
-  if (!parsed.success) {
-    // Issue paths and codes only: the messages of a failed parse can quote the input, which is a secret.
-    const where = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.code}`).join(', ');
-    throw new CorruptSecretError(account, `unexpected shape: ${where}`);
-  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new CorruptSecretError(account, `unexpected shape: ${issueSummary(parsed.error.issues)}`, fix);
   return parsed.data;
+}
+
+/** Issue paths and codes only: the messages of a failed parse can quote the input, which is a secret. */
+function issueSummary(issues: readonly z.core.$ZodIssue[]): string {
+  return issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.code}`).join(', ');
 }

@@ -203,10 +203,19 @@ export interface StoredGrant {
   previousSavedAt: string | null;
 }
 
+/** This desktop's own key pair in firm mode (main/firm/device-keys.ts): the firm key is sealed to it. */
+export interface StoredDeviceKey {
+  /** The X25519 private key, PKCS#8 DER in base64 (device-keys.ts encodes and decodes it). */
+  privateKey: string;
+  /** When it was generated (ISO). */
+  createdAt: string;
+}
+
 /**
- * Grants' refresh tokens and web apps' client secrets, nothing else. Its state is visible (a locked or missing
- * store of secrets is never a silent "no token"), and a rotated token is read back before `saveRotated`
- * resolves, so no caller uses an access token whose refresh token is not safely stored.
+ * Grants' refresh tokens, web apps' client secrets and, in firm mode, this desktop's private key, nothing else.
+ * Its state is visible (a locked or missing store of secrets is never a silent "no token"), and a rotated token
+ * is read back before `saveRotated` resolves, so no caller uses an access token whose refresh token is not
+ * safely stored.
  */
 export interface SecretVault {
   /** `unknown` until the first probe. */
@@ -223,6 +232,11 @@ export interface SecretVault {
   saveClientSecret(appId: string, secret: string): Promise<void>;
   readClientSecret(appId: string): Promise<string | null>;
   deleteClientSecret(appId: string): Promise<boolean>;
+  /** This desktop's firm key pair, or null if it has none (it never joined a firm, or left one). */
+  readDeviceKey(): Promise<StoredDeviceKey | null>;
+  /** Stores it and reads it back; resolves only once the keychain holds exactly this key. */
+  saveDeviceKey(key: StoredDeviceKey): Promise<void>;
+  deleteDeviceKey(): Promise<boolean>;
 }
 
 // ── a profile: all five together ───────────────────────────────────────────────────────────────────────

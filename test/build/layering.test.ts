@@ -26,7 +26,10 @@ const ADAPTERS: Record<string, Record<string, string>> = {
   },
   conf: { 'main/store/document-file.ts': 'the metadata file adapter' },
   'electron-store': { 'main/electron/electron-store-backend.ts': 'the Electron metadata backend' },
-  pg: {},
+  pg: {
+    'main/firm/db/pool.ts': "the firm database's connection pool (address, password, TLS, the session's schema version)",
+    'main/firm/db/migrate.ts': "the firm database's migration runner and schema check (types only: it runs on the pool's clients)",
+  },
   ws: { 'main/browser-mode/server.ts': "browser mode's WebSocket server" },
   'node:http': {
     'main/browser-mode/server.ts': "browser mode's server",
