@@ -81,27 +81,47 @@ export const CHANGE_CHANNEL = 'relink_document_changes';
 export const DOCUMENT_LOCK = [1380732491, 2] as const;
 
 /**
- * Upsert of records given as a jsonb array ($1) by this device ($2, or null). An unchanged record is not
- * rewritten (no new change number, no echo to the other desktops). Returns the change numbers written.
+ * Optimistic concurrency (firm-document-store.ts, CONFLICTS): each statement writes a record only if the row is
+ * as this desktop last read it. $1 is a jsonb array of `{ r: record, rev: "<revision>" }`, $2 this device (or null).
  */
-export function upsertSql(t: CollectionTable): string {
+
+/** New records: inserted, unless a row with that key exists already (then it is not returned: a conflict). */
+export function insertNewSql(t: CollectionTable): string {
   const cols = [t.key, ...t.columns.map(([c]) => c)];
-  const values = [t.keyField, ...t.columns.map(([, f]) => f)].map((f) => `r->>'${f}'`);
-  const updates = t.columns.map(([c]) => `${c} = EXCLUDED.${c}`);
-  return `INSERT INTO relink.${t.table} AS cur (${cols.join(', ')}, record, updated_by)
-    SELECT ${values.join(', ')}, r, $2::uuid FROM jsonb_array_elements($1::jsonb) AS r
-    ON CONFLICT (${t.key}) DO UPDATE SET ${[...updates, 'record = EXCLUDED.record', 'updated_by = EXCLUDED.updated_by', 'revision = cur.revision + 1'].join(', ')}
-    WHERE cur.record IS DISTINCT FROM EXCLUDED.record
-    RETURNING changed_seq::text AS seq`;
+  const values = [t.keyField, ...t.columns.map(([, f]) => f)].map((f) => `e.x->'r'->>'${f}'`);
+  return `INSERT INTO relink.${t.table} (${cols.join(', ')}, record, updated_by)
+    SELECT ${values.join(', ')}, e.x->'r', $2::uuid FROM jsonb_array_elements($1::jsonb) AS e(x)
+    ON CONFLICT (${t.key}) DO NOTHING
+    RETURNING ${t.key} AS id, revision::text AS revision`;
 }
 
-/** Deletes records by key ($1, text[]); the schema's trigger notes each in relink.deletions. */
-export function deleteSql(t: CollectionTable): string {
-  return `DELETE FROM relink.${t.table} WHERE ${t.key} = ANY($1::text[])`;
+/**
+ * Known records: rewritten only `WHERE revision = expected`, bumping it. An unchanged record is not rewritten
+ * (no new change number, no echo); a record not returned is either unchanged or changed by someone else since.
+ */
+export function updateExpectedSql(t: CollectionTable): string {
+  const sets = [...t.columns.map(([c, f]) => `${c} = e.x->'r'->>'${f}'`), "record = e.x->'r'", 'updated_by = $2::uuid', 'revision = cur.revision + 1'];
+  return `UPDATE relink.${t.table} AS cur SET ${sets.join(', ')}
+    FROM jsonb_array_elements($1::jsonb) AS e(x)
+    WHERE cur.${t.key} = e.x->'r'->>'${t.keyField}' AND cur.revision = (e.x->>'rev')::bigint AND cur.record IS DISTINCT FROM e.x->'r'
+    RETURNING cur.${t.key} AS id, cur.revision::text AS revision`;
+}
+
+/** Deletes by key, only rows still at the expected revision ($1: jsonb array of `{ id, rev }`); the trigger notes each. */
+export function deleteExpectedSql(t: CollectionTable): string {
+  return `DELETE FROM relink.${t.table} AS cur USING jsonb_array_elements($1::jsonb) AS e(x)
+    WHERE cur.${t.key} = e.x->>'id' AND cur.revision = (e.x->>'rev')::bigint
+    RETURNING cur.${t.key} AS id`;
+}
+
+/** The current rows of some keys ($1, text[]): to tell an unchanged record from a conflict, and for a rebase. */
+export function currentRowsSql(t: CollectionTable): string {
+  return `SELECT ${t.key} AS id, revision::text AS revision, record, updated_by::text AS updated_by FROM relink.${t.table} WHERE ${t.key} = ANY($1::text[])`;
 }
 
 /** The document's settings live in the firm row (one per database). */
 export const UPDATE_SETTINGS_SQL = `UPDATE relink.firm SET settings = $1::jsonb WHERE settings IS DISTINCT FROM $1::jsonb RETURNING changed_seq::text AS seq`;
+export const FIRM_SETTINGS_SQL = 'SELECT settings FROM relink.firm';
 export const FIRM_EXISTS_SQL = 'SELECT count(*)::integer AS n FROM relink.firm';
 
 /** One row of a change read: a record (kind 'row'), the settings ('settings') or a deletion ('deleted'). */
@@ -111,6 +131,8 @@ export interface ChangeRow {
   id: string;
   record: unknown;
   seq: string;
+  /** The row's revision (rows only; null for settings and deletions). */
+  revision: string | null;
 }
 
 /**
@@ -120,12 +142,12 @@ export interface ChangeRow {
  */
 export function changesSinceSql(): string {
   const parts = COLLECTION_TABLES.map(
-    (t) => `SELECT 'row'::text AS kind, '${t.table}'::text AS tbl, ${t.key} AS id, record, changed_seq::text AS seq FROM relink.${t.table} WHERE changed_seq > $1::bigint`,
+    (t) => `SELECT 'row'::text AS kind, '${t.table}'::text AS tbl, ${t.key} AS id, record, changed_seq::text AS seq, revision::text AS revision FROM relink.${t.table} WHERE changed_seq > $1::bigint`,
   );
-  parts.push(`SELECT 'settings', 'firm', id::text, settings, changed_seq::text FROM relink.firm WHERE changed_seq > $1::bigint`);
+  parts.push(`SELECT 'settings', 'firm', id::text, settings, changed_seq::text, NULL::text FROM relink.firm WHERE changed_seq > $1::bigint`);
   // Deletions of tables the document does not hold (none today) are left out by the IN list.
   parts.push(
-    `SELECT 'deleted', tbl, id, NULL::jsonb, changed_seq::text FROM relink.deletions WHERE changed_seq > $1::bigint AND tbl IN (${COLLECTION_TABLES.map((t) => `'${t.table}'`).join(', ')})`,
+    `SELECT 'deleted', tbl, id, NULL::jsonb, changed_seq::text, NULL::text FROM relink.deletions WHERE changed_seq > $1::bigint AND tbl IN (${COLLECTION_TABLES.map((t) => `'${t.table}'`).join(', ')})`,
   );
   return parts.join('\nUNION ALL\n');
 }

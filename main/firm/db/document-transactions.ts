@@ -6,10 +6,14 @@ import {
   COLLECTION_TABLES,
   DOCUMENT_LOCK,
   FIRM_EXISTS_SQL,
+  FIRM_SETTINGS_SQL,
   UPDATE_SETTINGS_SQL,
   changesSinceSql,
-  deleteSql,
-  upsertSql,
+  currentRowsSql,
+  deleteExpectedSql,
+  insertNewSql,
+  sameJsonContent,
+  updateExpectedSql,
   type ChangeRow,
   type CollectionTable,
 } from './document-tables.js';
@@ -36,9 +40,12 @@ export interface FirmDocumentDatabase {
   end(): Promise<void>;
 }
 
+/** The revision a record had when this desktop read it (null: not in the database as far as it knows). */
+export type ExpectedRevision = (collection: DocumentCollection, id: string) => string | null;
+
 export interface WritePlan {
-  upserts: Array<{ table: CollectionTable; records: unknown[] }>;
-  deletes: Array<{ table: CollectionTable; ids: string[] }>;
+  upserts: Array<{ table: CollectionTable; records: Array<{ id: string; record: unknown; rev: string | null }> }>;
+  deletes: Array<{ table: CollectionTable; ids: Array<{ id: string; rev: string | null }> }>;
   /** The settings to store, or null when they did not change (or are not valid). */
   settings: unknown;
 }
@@ -55,19 +62,19 @@ export interface PlannedWrite {
  * token never reaches the database), one no longer there is deleted. Tables in one order and keys sorted, so
  * two desktops' batches lock rows in the same order.
  */
-export function planWrite(doc: MetadataDocument, batch: Map<DocumentCollection, Set<string>>, settingsChanged: boolean): PlannedWrite {
+export function planWrite(doc: MetadataDocument, batch: Map<DocumentCollection, Set<string>>, settingsChanged: boolean, expected: ExpectedRevision): PlannedWrite {
   const plan: WritePlan = { upserts: [], deletes: [], settings: null };
   const refused: string[] = [];
   for (const table of COLLECTION_TABLES) {
     const ids = batch.get(table.collection);
     if (!ids) continue;
-    const records: unknown[] = [];
-    const gone: string[] = [];
+    const records: Array<{ id: string; record: unknown; rev: string | null }> = [];
+    const gone: Array<{ id: string; rev: string | null }> = [];
     const live = doc[table.collection] as Record<string, unknown>;
     for (const id of [...ids].sort()) {
       const record = Object.prototype.hasOwnProperty.call(live, id) ? live[id] : undefined;
       if (record === undefined) {
-        gone.push(id);
+        gone.push({ id, rev: expected(table.collection, id) });
         continue;
       }
       const checked = table.schema.safeParse(record);
@@ -77,7 +84,7 @@ export function planWrite(doc: MetadataDocument, batch: Map<DocumentCollection, 
         refused.push(`A ${table.collection} record (${id}) is not valid and was not written to the firm database: ${why}`);
         continue;
       }
-      records.push(checked.data);
+      records.push({ id, record: checked.data, rev: expected(table.collection, id) });
     }
     if (records.length) plan.upserts.push({ table, records });
     if (gone.length) plan.deletes.push({ table, ids: gone });
@@ -97,15 +104,28 @@ export interface WriteOutcome {
   wrote: boolean;
   /** The settings changed but the database has no firm row to hold them (`relink firm create` not run). */
   noFirmRow: boolean;
+  /** Each record written: its revision now (null: deleted). */
+  revisions: Array<{ collection: DocumentCollection; id: string; revision: string | null }>;
+}
+
+/** Some records were changed (or created, or deleted) by another desktop since this one read them. */
+export class WriteConflict extends Error {
+  constructor(readonly records: Array<{ collection: DocumentCollection; id: string }>) {
+    super(`${records.length} record(s) were changed on another desktop meanwhile: ${records.slice(0, 5).map((r) => `${r.collection} ${r.id}`).join(', ')}`);
+  }
 }
 
 const noop = () => undefined;
 
 /**
- * One transaction: the document lock shared, the upserts and deletes, the settings, and a NOTIFY (delivered at
- * COMMIT, and only if it commits; small on purpose, as payloads stop at 8000 bytes: the listeners read the rows
- * themselves). Throws, rolled back, on any failure; a commit whose answer was lost is simply written again by
- * the retry (every statement is idempotent).
+ * One transaction: the document lock shared, the writes, each only if its row is still at the revision this
+ * desktop read (new records: only if no row has the key; deletes: a row already gone is fine), the settings
+ * (last writer wins: the firm row has no revision), and a NOTIFY (delivered at COMMIT, and only if it commits;
+ * small on purpose, as payloads stop at 8000 bytes: the listeners read the rows themselves). Throws, rolled back,
+ * on any failure; a `WriteConflict` naming every record that is not as expected, so the store can rebase. A
+ * commit whose answer was lost is written again by the retry and finds its records already there, by this
+ * device at the next revision: no conflict (with no device id, or another desktop's change on top meanwhile,
+ * the rebase re-applies on a version that has this change already: rare enough to accept).
  */
 export async function writeChanges(db: FirmDocumentDatabase, plan: WritePlan, deviceId: string | null, announcement: string): Promise<WriteOutcome> {
   const client = await db.connect();
@@ -117,12 +137,41 @@ export async function writeChanges(db: FirmDocumentDatabase, plan: WritePlan, de
     await client.query('BEGIN');
     inTransaction = true;
     await client.query('SELECT pg_advisory_xact_lock_shared($1::integer, $2::integer)', [...DOCUMENT_LOCK]);
-    let wrote = plan.deletes.length > 0;
+    let wrote = false;
+    const revisions: WriteOutcome['revisions'] = [];
+    const conflicts: WriteConflict['records'] = [];
     for (const { table, records } of plan.upserts) {
-      const { rows } = await client.query(upsertSql(table), [JSON.stringify(records), deviceId]);
-      if (rows.length > 0) wrote = true;
+      const fresh = records.filter((r) => r.rev === null);
+      const known = records.filter((r) => r.rev !== null);
+      const written = new Map<string, string>();
+      if (fresh.length) for (const row of (await client.query(insertNewSql(table), [JSON.stringify(fresh.map((r) => ({ r: r.record }))), deviceId])).rows) written.set(row.id, row.revision);
+      if (known.length) for (const row of (await client.query(updateExpectedSql(table), [JSON.stringify(known.map((r) => ({ r: r.record, rev: r.rev }))), deviceId])).rows) written.set(row.id, row.revision);
+      const missed = records.filter((r) => !written.has(r.id));
+      // Not written: unchanged (its row still at the expected revision), or a conflict — unless the row is this
+      // desktop's own commit of exactly this record whose answer was lost (written by this device, one revision on).
+      const now = missed.length ? await currentRows(client, table, missed.map((r) => r.id)) : new Map<string, CurrentRow>();
+      const ownLostCommit = (row: CurrentRow, r: { rev: string | null; record: unknown }) =>
+        deviceId !== null && row.updated_by === deviceId && BigInt(row.revision) === (r.rev === null ? 1n : BigInt(r.rev) + 1n) && sameJsonContent(row.record, r.record);
+      for (const r of missed) {
+        const row = now.get(r.id);
+        if (row && (row.revision === r.rev || ownLostCommit(row, r))) revisions.push({ collection: table.collection, id: r.id, revision: row.revision });
+        else conflicts.push({ collection: table.collection, id: r.id });
+      }
+      if (written.size) wrote = true;
+      for (const [id, revision] of written) revisions.push({ collection: table.collection, id, revision });
     }
-    for (const { table, ids } of plan.deletes) await client.query(deleteSql(table), [ids]);
+    for (const { table, ids } of plan.deletes) {
+      const known = ids.filter((r) => r.rev !== null);
+      if (known.length && (await client.query(deleteExpectedSql(table), [JSON.stringify(known)])).rows.length) wrote = true;
+      // A row still there was changed (or created) by another desktop since it was read: a conflict. One
+      // already gone is what this desktop wanted.
+      const left = await currentRows(client, table, ids.map((r) => r.id));
+      for (const r of ids) {
+        if (left.has(r.id)) conflicts.push({ collection: table.collection, id: r.id });
+        else revisions.push({ collection: table.collection, id: r.id, revision: null });
+      }
+    }
+    if (conflicts.length) throw new WriteConflict(conflicts);
     let noFirmRow = false;
     if (plan.settings !== null) {
       const { rows } = await client.query(UPDATE_SETTINGS_SQL, [JSON.stringify(plan.settings)]);
@@ -132,7 +181,46 @@ export async function writeChanges(db: FirmDocumentDatabase, plan: WritePlan, de
     if (wrote) await client.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, announcement]);
     await client.query('COMMIT');
     inTransaction = false;
-    return { wrote, noFirmRow };
+    return { wrote, noFirmRow, revisions };
+  } finally {
+    // A conflict rolls back cleanly and the connection goes back to the pool; a failed ROLLBACK destroys it.
+    let broken = false;
+    if (inTransaction) await client.query('ROLLBACK').catch(() => void (broken = true));
+    client.removeListener('error', noop);
+    client.release(broken ? true : undefined);
+  }
+}
+
+type CurrentRow = { revision: string; record: unknown; updated_by: string | null };
+
+async function currentRows(client: FirmTransactionClient, table: CollectionTable, ids: string[]): Promise<Map<string, CurrentRow>> {
+  const { rows } = await client.query(currentRowsSql(table), [ids]);
+  return new Map(rows.map((r: CurrentRow & { id: string }) => [r.id, r]));
+}
+
+/** What a rebase starts from: the current rows of some records (absent: no row) and the firm's settings. */
+export interface CurrentRecords {
+  rows: Map<DocumentCollection, Map<string, { revision: string; record: unknown }>>;
+  settings: unknown;
+}
+
+/** The current rows of `keys` and the settings, in one snapshot (REPEATABLE READ, read only). */
+export async function readCurrent(db: FirmDocumentDatabase, keys: Map<DocumentCollection, Set<string>>): Promise<CurrentRecords> {
+  const client = await db.connect();
+  client.on('error', noop);
+  let inTransaction = false;
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    inTransaction = true;
+    const rows: CurrentRecords['rows'] = new Map();
+    for (const table of COLLECTION_TABLES) {
+      const ids = keys.get(table.collection);
+      if (ids?.size) rows.set(table.collection, await currentRows(client, table, [...ids]));
+    }
+    const firm = (await client.query(FIRM_SETTINGS_SQL)).rows[0];
+    await client.query('COMMIT');
+    inTransaction = false;
+    return { rows, settings: firm?.settings ?? {} };
   } finally {
     if (inTransaction) await client.query('ROLLBACK').catch(noop);
     client.removeListener('error', noop);

@@ -1,10 +1,12 @@
-import { DEFAULT_SETTINGS, settingsSchema } from '../../../shared/domain.js';
 import { ChangeTracker } from '../../store/change-tracker.js';
 import { DOCUMENT_COLLECTIONS, type CommitEvent, type DocumentCollection, type DocumentStore, type Mutator, type RecoveryEvent, type UpdateOptions } from '../../store/ports.js';
 import { emptyMetadata, type DeepReadonly, type MetadataDocument } from '../../store/schema.js';
 import { ChangeListener, type ListenClient } from './change-listener.js';
-import { CHANGE_CHANNEL, COLLECTION_OF_TABLE, TABLE_OF, sameJsonContent, type ChangeRow } from './document-tables.js';
-import { isEmptyPlan, planWrite, readChanges, writeChanges, type FirmDocumentDatabase } from './document-transactions.js';
+import { applyChangeRows } from './document-apply.js';
+import { DocumentEvents } from './document-events.js';
+import { addKeys, isSubset, keyOf, keysOfEvent, replayOnCurrent, unionKeys, type Keys, type PendingUpdate } from './document-rebase.js';
+import { CHANGE_CHANNEL, type ChangeRow } from './document-tables.js';
+import { WriteConflict, isEmptyPlan, planWrite, readChanges, readCurrent, writeChanges, type FirmDocumentDatabase } from './document-transactions.js';
 import { firmSchemaProblemOf } from './migrate.js';
 
 /**
@@ -14,8 +16,8 @@ import { firmSchemaProblemOf } from './migrate.js';
  * - open() reads every collection's records and the firm's settings into one in-memory MetadataDocument, so
  *   peek() stays synchronous, and remembers the highest change number seen (`seq`).
  * - update(m) applies `m` to that document at once, watched by the ChangeTracker, which names the records it
- *   changed. Those ids are marked dirty; a batch writes exactly the dirty records (upsert of their jsonb, or a
- *   row delete, which the schema notes in relink.deletions) in one transaction, soon (coalesced) or at once for
+ *   changed. Those ids are marked dirty; a batch writes exactly the dirty records (their jsonb at the revision
+ *   read, or a row delete, which the schema notes in relink.deletions) in one transaction, soon (coalesced) or at once for
  *   `durable`, and announces it with NOTIFY (payload: the change number and this store's instance id, tiny).
  *   A failed write (the database unreachable or restarting) keeps the ids dirty and the change in memory, is
  *   told through onError, and is retried with back-off, and again the moment the listener is back.
@@ -24,12 +26,12 @@ import { firmSchemaProblemOf } from './migrate.js';
  *   applies what differs from its document, then emits onCommit (naming the ids) and onChange. Its own
  *   notifications are skipped; its own rows, read back later, equal the document and are skipped too.
  *
- * CONFLICTS between desktops: last writer wins, per record, by commit order. A record this desktop has changed
- * but not yet written keeps its local version when another desktop's version of it arrives (it is written
- * afterwards, so it is the last writer); any other record takes the arriving version. Two desktops changing
- * different records never lose each other's changes; two changing the same record keep the later write whole
- * (no field merge, and the earlier mutator is not re-applied on the later record).
- *
+ * CONFLICTS between desktops: optimistic concurrency and a rebase, as the one-file store does (metadata-store.ts).
+ * Each record's `revision` as last read is remembered, and every update not yet committed is kept (its mutator,
+ * in order). A batch writes each record only if its row is still at that revision; on a conflict the whole
+ * transaction is rolled back, the records are read again, and the pending mutators re-applied on the database's
+ * versions and written again (document-rebase.ts says how, and what happens to deletes, settings, and a mutator
+ * that throws on the newer record).
  * Ordering: change numbers come from one sequence and are handed out before commit, so a read could see 11
  * committed while 10 is still in flight and skip past 10 for ever. Document writes therefore hold the
  * document lock shared and change reads hold it exclusively (document-tables.ts, DOCUMENT_LOCK), each only for
@@ -60,9 +62,9 @@ export interface FirmDocumentStoreOptions {
   endPoolsOnClose?: boolean;
 }
 
-type Waiter = { resolve: () => void; reject: (error: unknown) => void };
-
 const URGENT_WRITE_MS = 5;
+/** Rebases of one batch, one after the other, before it counts as a failed write (and is retried later). */
+const MAX_REBASES = 8;
 const noop = () => undefined;
 
 export class FirmDocumentStore implements DocumentStore {
@@ -83,7 +85,10 @@ export class FirmDocumentStore implements DocumentStore {
   /** Records changed in memory and not yet written, by collection; and whether the settings are. */
   #dirty = new Map<DocumentCollection, Set<string>>();
   #dirtySettings = false;
-  #waiters: Waiter[] = [];
+  /** The updates not yet committed, oldest first: re-applied on a rebase. */
+  #entries: PendingUpdate[] = [];
+  /** Each record's revision as last read from (or written to) the database; none: no row as far as we know. */
+  readonly #revisions = new Map<string, string>();
   /** Being written right now (still "local" for the conflict rule until the write ends). */
   #inFlight = new Map<DocumentCollection, Set<string>>();
 
@@ -98,12 +103,9 @@ export class FirmDocumentStore implements DocumentStore {
   #refused: Error | null = null;
 
   readonly #tracker = new ChangeTracker();
-  readonly #commitListeners = new Set<(event: CommitEvent) => void>();
-  readonly #changeListeners = new Set<() => void>();
-  readonly #errorListeners = new Set<(error: Error) => void>();
-  readonly #recoveryListeners = new Set<(event: RecoveryEvent) => void>();
+  readonly #events = new DocumentEvents();
 
-  readonly stats = { writes: 0, failedWrites: 0, reads: 0, applied: 0, echoesSkipped: 0 };
+  readonly stats = { writes: 0, failedWrites: 0, reads: 0, applied: 0, echoesSkipped: 0, rebases: 0 };
 
   constructor(opts: FirmDocumentStoreOptions) {
     this.#db = opts.db;
@@ -164,31 +166,29 @@ export class FirmDocumentStore implements DocumentStore {
     const changed = this.#markDirty(event);
     if (!changed) return Promise.resolve();
     this.#holdProcess();
-    const done = opts.durable ? new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject })) : Promise.resolve();
+    const entry: PendingUpdate = { mutator, ids: keysOfEvent(event), settings: event.settings };
+    this.#entries.push(entry);
+    const done = opts.durable ? new Promise<void>((resolve, reject) => (entry.waiter = { resolve, reject })) : Promise.resolve();
     this.#schedule(opts.durable === true);
     this.#announce(event);
     return done;
   }
 
   onCommit(listener: (event: CommitEvent) => void): () => void {
-    this.#commitListeners.add(listener);
-    return () => this.#commitListeners.delete(listener);
+    return this.#events.onCommit(listener);
   }
 
   onChange(listener: () => void): () => void {
-    this.#changeListeners.add(listener);
-    return () => this.#changeListeners.delete(listener);
+    return this.#events.onChange(listener);
   }
 
   /** The firm store never repairs a damaged file; kept for the port (nothing is emitted). */
   onRecovery(listener: (event: RecoveryEvent) => void): () => void {
-    this.#recoveryListeners.add(listener);
-    return () => this.#recoveryListeners.delete(listener);
+    return this.#events.onRecovery(listener);
   }
 
   onError(listener: (error: Error) => void): () => void {
-    this.#errorListeners.add(listener);
-    return () => this.#errorListeners.delete(listener);
+    return this.#events.onError(listener);
   }
 
   /** Writes everything pending now. Rejects if that write fails (the changes stay pending). */
@@ -215,7 +215,7 @@ export class FirmDocumentStore implements DocumentStore {
       await this.#listener.stop();
       await this.#chain.catch(() => undefined);
       this.#releaseProcess();
-      for (const w of this.#waiters.splice(0)) w.reject(new Error('FirmDocumentStore closed before this change was stored'));
+      for (const e of this.#entries) e.waiter?.reject(new Error('FirmDocumentStore closed before this change was stored'));
       if (this.#endPools) {
         await this.#db.end().catch(() => undefined);
         if (this.#listenDb?.end) await this.#listenDb.end().catch(() => undefined);
@@ -282,47 +282,121 @@ export class FirmDocumentStore implements DocumentStore {
   async #writeBatch(): Promise<void> {
     if (!this.#hasPending() || this.#refused) return;
     this.#lastWriteAt = performance.now();
-    // Take the batch: what is dirty now. Changes made while it is written are the next batch.
-    const batch = this.#dirty;
-    const settings = this.#dirtySettings;
-    const waiters = this.#waiters.splice(0);
-    this.#dirty = new Map();
-    this.#dirtySettings = false;
-    this.#inFlight = batch;
     try {
-      const { plan, refused } = planWrite(this.#requireOpen(), batch, settings);
-      for (const message of refused) this.#emitError(new Error(message));
-      if (!isEmptyPlan(plan)) {
-        const announcement = JSON.stringify({ by: this.#instance });
-        const { noFirmRow } = await writeChanges(this.#db, plan, this.#deviceId, announcement);
-        this.stats.writes++;
-        if (noFirmRow) this.#emitError(new Error('The firm database has no firm yet (relink firm create), so the settings were not stored there'));
+      for (let rebases = 0; ; rebases++) {
+        try {
+          await this.#writeOnce();
+          this.#failures = 0;
+          return;
+        } catch (thrown) {
+          if (!(thrown instanceof WriteConflict) || rebases >= MAX_REBASES) throw thrown;
+        }
+        // Another desktop changed some of these records since they were read: rebase on its versions, again.
+        this.stats.rebases++;
+        await this.#rebase(new Map());
       }
-      this.#failures = 0;
-      for (const w of waiters) w.resolve();
     } catch (thrown) {
-      // Put the batch back (merged with what changed since) and retry later; the document keeps the changes.
-      for (const [collection, ids] of batch) {
-        let set = this.#dirty.get(collection);
-        if (!set) this.#dirty.set(collection, (set = new Set()));
-        for (const id of ids) set.add(id);
-      }
-      if (settings) this.#dirtySettings = true;
       this.#failures++;
       this.stats.failedWrites++;
       const problem = firmSchemaProblemOf(thrown);
       // A newer Relink migrated the database: writing cannot succeed until this one is updated.
       if (problem) this.#refused = Object.assign(new Error(problem.message), { code: problem.code });
       const cause = thrown instanceof Error ? thrown : new Error(String(thrown));
-      const told = this.#refused ?? new Error(`Could not write changes to the firm database (they are kept and retried): ${cause.message}`, { cause });
-      for (const w of waiters) w.reject(told);
+      const what = thrown instanceof WriteConflict ? `other desktops kept changing the same records (${MAX_REBASES} rebases): ` : '';
+      const told = this.#refused ?? new Error(`Could not write changes to the firm database (they are kept and retried): ${what}${cause.message}`, { cause });
+      // The changes stay pending (and in the document); their durable waiters are told now.
+      for (const e of this.#entries) {
+        e.waiter?.reject(told);
+        delete e.waiter;
+      }
       this.#emitError(told);
       throw told;
     } finally {
       this.#inFlight = new Map();
-      if (this.#hasPending()) this.#schedule(this.#waiters.length > 0);
+      if (this.#hasPending()) this.#schedule(this.#entries.some((e) => e.waiter));
       else this.#releaseProcess();
     }
+  }
+
+  /** One write transaction of everything pending now; throws (the batch put back) if it fails or conflicts. */
+  async #writeOnce(): Promise<void> {
+    // Take the batch: what is dirty now. Changes made while it is written are the next batch.
+    const batch = this.#dirty;
+    const settings = this.#dirtySettings;
+    const entries = this.#entries.splice(0);
+    this.#dirty = new Map();
+    this.#dirtySettings = false;
+    this.#inFlight = batch;
+    try {
+      const expected = (collection: Parameters<typeof keyOf>[0], id: string) => this.#revisions.get(keyOf(collection, id)) ?? null;
+      const { plan, refused } = planWrite(this.#requireOpen(), batch, settings, expected);
+      for (const message of refused) this.#emitError(new Error(message));
+      if (!isEmptyPlan(plan)) {
+        const announcement = JSON.stringify({ by: this.#instance });
+        const { noFirmRow, revisions } = await writeChanges(this.#db, plan, this.#deviceId, announcement);
+        this.stats.writes++;
+        for (const { collection, id, revision } of revisions) {
+          if (revision === null) this.#revisions.delete(keyOf(collection, id));
+          else this.#revisions.set(keyOf(collection, id), revision);
+        }
+        if (noFirmRow) this.#emitError(new Error('The firm database has no firm yet (relink firm create), so the settings were not stored there'));
+      }
+      for (const e of entries) e.waiter?.resolve();
+    } catch (thrown) {
+      // Put the batch back in front (merged with what changed since); the document keeps the changes.
+      this.#entries.unshift(...entries);
+      addKeys(this.#dirty, batch);
+      if (settings) this.#dirtySettings = true;
+      throw thrown;
+    } finally {
+      this.#inFlight = new Map();
+    }
+  }
+
+  /**
+   * Rebase (see CONFLICTS): what others changed since `seq`, then every record a pending update touched (and
+   * `extra`) put back as the database has it now, and the pending mutators re-applied on top.
+   */
+  async #rebase(extra: Keys, extraSettings = false): Promise<void> {
+    this.#applyRows(await this.#readChanges(this.#seq), { initial: false });
+    const doc = this.#requireOpen();
+    let keys = unionKeys(extra, this.#dirty, ...this.#entries.map((e) => e.ids));
+    for (let round = 0; round < 20; round++) {
+      const current = await readCurrent(this.#db, keys);
+      // Updates made while reading: their records must have been read too before anything is re-applied.
+      const all = unionKeys(this.#dirty, ...this.#entries.map((e) => e.ids));
+      if (!isSubset(all, keys)) {
+        keys = unionKeys(keys, all);
+        continue;
+      }
+      const settings = extraSettings || this.#dirtySettings || this.#entries.some((e) => e.settings);
+      const { needs } = replayOnCurrent({
+        doc,
+        current,
+        keys,
+        settings,
+        entries: this.#entries,
+        tracker: this.#tracker,
+        revisions: this.#revisions,
+        dropped: (entry, error) => {
+          // As the one-file store does: a durable update is told through its promise, any other through onError.
+          entry.waiter?.reject(error);
+          if (!entry.waiter) this.#emitError(error);
+        },
+        unreadable: (message) => this.#emitError(new Error(message)),
+      });
+      if (needs) {
+        keys = unionKeys(keys, needs);
+        continue;
+      }
+      this.#dirty = unionKeys(...this.#entries.map((e) => e.ids));
+      this.#dirtySettings = this.#entries.some((e) => e.settings);
+      const ids: Partial<Record<DocumentCollection, string[]>> = {};
+      for (const [collection, set] of unionKeys(keys, this.#dirty)) ids[collection] = [...set];
+      this.#announce({ ids, settings });
+      return;
+    }
+    throw new Error('Could not rebase the pending changes: the records they touch kept changing');
   }
 
   // ── reading other desktops' changes ──────────────────────────────────────────────────────────────────
@@ -365,117 +439,39 @@ export class FirmDocumentStore implements DocumentStore {
   /** Applies what the database holds and the document does not (see CONFLICTS), and tells the listeners. */
   #applyRows(rows: ChangeRow[], { initial }: { initial: boolean }): void {
     const doc = this.#requireOpen();
-    const ids: Partial<Record<DocumentCollection, string[]>> = {};
-    let settings = false;
-    const isLocal = (collection: DocumentCollection, id: string) => this.#dirty.get(collection)?.has(id) || this.#inFlight.get(collection)?.has(id);
-    const current = new Set<string>();
-    for (const row of rows) if (row.kind === 'row') current.add(`${row.tbl}\u0000${row.id}`);
-    let max = this.#seq;
-    for (const row of rows) {
-      const seq = BigInt(row.seq);
-      if (seq > max) max = seq;
-      if (row.kind === 'settings') {
-        if (this.#dirtySettings) continue;
-        const parsed = settingsSchema.safeParse({ ...DEFAULT_SETTINGS, ...(row.record as object) });
-        if (!parsed.success) {
-          this.#emitError(new Error('The firm database holds settings this Relink cannot read; the defaults are used'));
-          continue;
-        }
-        if (!sameJsonContent(doc.settings, parsed.data)) {
-          doc.settings = parsed.data;
-          settings = true;
-        }
-        continue;
-      }
-      const table = COLLECTION_OF_TABLE.get(row.tbl);
-      if (!table) continue;
-      const collection = table.collection;
-      if (isLocal(collection, row.id)) continue;
-      const records = doc[collection] as Record<string, unknown>;
-      if (row.kind === 'deleted') {
-        // The record exists again (re-created later): its current row wins over the old deletion.
-        if (current.has(`${row.tbl}\u0000${row.id}`) || !Object.prototype.hasOwnProperty.call(records, row.id)) continue;
-        delete records[row.id];
-      } else {
-        const parsed = table.schema.safeParse(row.record);
-        if (!parsed.success) {
-          this.#emitError(new Error(`The firm database holds a ${collection} record (${row.id}) this Relink cannot read; it was left out`));
-          continue;
-        }
-        if (sameJsonContent(records[row.id], parsed.data)) {
-          this.stats.echoesSkipped++;
-          continue;
-        }
-        records[row.id] = parsed.data;
-      }
-      this.stats.applied++;
-      (ids[collection] ??= []).push(row.id);
-    }
-    this.#seq = max;
-    doc.revision = Number(max < 0n ? 0n : max);
+    const { ids, settings, seq } = applyChangeRows({
+      doc,
+      rows,
+      seq: this.#seq,
+      isLocal: (collection, id) => this.#dirty.get(collection)?.has(id) || this.#inFlight.get(collection)?.has(id) || false,
+      settingsLocal: this.#dirtySettings,
+      revisions: this.#revisions,
+      stats: this.stats,
+      unreadable: (message) => this.#emitError(new Error(message)),
+    });
+    this.#seq = seq;
+    doc.revision = Number(seq < 0n ? 0n : seq);
     if (initial) return;
     if (settings || Object.keys(ids).length > 0) this.#announce({ ids, settings });
   }
 
   /**
    * After a mutator threw: the records it touched are put back as the database holds them (and removed if the
-   * database has none), read in one query; until then they show what the mutator left. Unwritten changes
-   * those records had before are lost with it (a mutator that throws is a bug, not a normal path).
+   * database has none), with the pending updates re-applied on them (a rebase, on the chain); until then they
+   * show what the mutator left.
    */
   #restoreFromDatabase(event: CommitEvent): void {
-    const touched = DOCUMENT_COLLECTIONS.flatMap((c) => (event.ids[c] ?? []).map((id) => [c, id] as const));
-    if (touched.length === 0 && !event.settings) return;
-    for (const [collection, id] of touched) this.#dirty.get(collection)?.delete(id);
-    if (event.settings) this.#dirtySettings = false;
-    this.#enqueue(async () => {
-      const rows = await this.#readChanges(-1n);
-      const doc = this.#requireOpen();
-      const byKey = new Map(rows.filter((r) => r.kind !== 'deleted').map((r) => [`${r.tbl}\u0000${r.id}`, r]));
-      for (const [collection, id] of touched) {
-        if (this.#dirty.get(collection)?.has(id)) continue; // changed again since: that change stands
-        const table = TABLE_OF.get(collection)!;
-        const row = byKey.get(`${table.table}\u0000${id}`);
-        const records = doc[collection] as Record<string, unknown>;
-        const parsed = row ? table.schema.safeParse(row.record) : null;
-        if (parsed?.success) records[id] = parsed.data;
-        else delete records[id];
-      }
-      const firm = rows.find((r) => r.kind === 'settings');
-      if (event.settings && !this.#dirtySettings) {
-        const parsed = settingsSchema.safeParse({ ...DEFAULT_SETTINGS, ...((firm?.record as object) ?? {}) });
-        if (parsed.success) doc.settings = parsed.data;
-      }
-    }).catch((error: unknown) => this.#emitError(new Error(`Could not re-read records after an update failed: ${(error as Error).message}`, { cause: error })));
+    const touched = keysOfEvent(event);
+    if (touched.size === 0 && !event.settings) return;
+    this.#enqueue(() => this.#rebase(touched, event.settings))
+      .then(() => this.#schedule(false))
+      .catch((error: unknown) => this.#emitError(new Error(`Could not re-read records after an update failed: ${(error as Error).message}`, { cause: error })));
   }
 
   // ── events and process ───────────────────────────────────────────────────────────────────────────────
 
-  #announce(event: CommitEvent): void {
-    for (const listener of this.#commitListeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.#emitError(error instanceof Error ? error : new Error(String(error)));
-      }
-    }
-    for (const listener of this.#changeListeners) {
-      try {
-        listener();
-      } catch (error) {
-        this.#emitError(error instanceof Error ? error : new Error(String(error)));
-      }
-    }
-  }
-
-  #emitError(error: Error): void {
-    for (const listener of this.#errorListeners) {
-      try {
-        listener(error);
-      } catch {
-        // reporting must not break writing
-      }
-    }
-  }
+  #announce = (event: CommitEvent) => this.#events.announce(event);
+  #emitError = (error: Error) => this.#events.error(error);
 
   /** Unwritten changes keep the process alive (timers are unref'd), as the file store does. */
   #holdProcess(): void {

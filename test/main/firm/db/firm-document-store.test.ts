@@ -131,7 +131,7 @@ describePostgres('the firm document store (two desktops on one PostgreSQL)', (db
         ]),
       ),
     );
-    // Both edit the same grant's different fields? No: different records only here (same-record is last-writer-wins).
+    // Different records only here (same-record conflicts: firm-document-store.rebase.test.ts).
     await Promise.all([a.flush(), b.flush()]);
     const everyone = [...Array.from({ length: n }, (_, i) => `a-${i}`), ...Array.from({ length: n }, (_, i) => `b-${i}`)];
     await until('all staff on A', () => everyone.every((id) => a.peek().staff[id]));
@@ -248,7 +248,7 @@ describePostgres('the firm document store (two desktops on one PostgreSQL)', (db
     }
   });
 
-  it('same record on both desktops: the last committed write wins whole, on both (last-writer-wins per record)', async () => {
+  it('same record on both desktops, one after the other and at once: both end up agreeing with the database (rebased: firm-document-store.rebase.test.ts)', async () => {
     await a.update(
       (d) => {
         d.grants['g-1']!.consecutiveFailures = 11;
@@ -261,7 +261,7 @@ describePostgres('the firm document store (two desktops on one PostgreSQL)', (db
     await until('both agree on B’s write', () => a.peek().grants['g-1']?.consecutiveFailures === 12);
     // B changed the record after seeing A's version, so A's other field survives in B's.
     expect(a.peek().grants['g-1']?.scopes).toEqual(['from-a']);
-    // Both at once: whichever commits last wins the whole record, and both desktops end up with that one.
+    // Both at once, one field: the write rebased last sets it, and both desktops end up with that one.
     await Promise.all([
       a.update((d) => void (d.grants['g-1']!.lastProbeAt = '2026-04-01T00:00:00.000Z'), { durable: true }),
       b.update((d) => void (d.grants['g-1']!.lastProbeAt = '2026-04-02T00:00:00.000Z'), { durable: true }),
