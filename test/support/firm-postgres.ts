@@ -108,3 +108,14 @@ export function describePostgres(name: string, body: (db: () => TestDatabase) =>
     body(() => handle);
   });
 }
+
+/** Waits until `probe` gives a value (a change reaching another desktop, say), or fails naming what did not come. */
+export async function until<T>(what: string, probe: () => T | undefined | null | false, timeoutMs = 5_000): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -128,14 +128,8 @@ const noop = () => undefined;
  * the rebase re-applies on a version that has this change already: rare enough to accept).
  */
 export async function writeChanges(db: FirmDocumentDatabase, plan: WritePlan, deviceId: string | null, announcement: string): Promise<WriteOutcome> {
-  const client = await db.connect();
-  // A dropped connection also fails the running query (handled by the caller); without a listener the
-  // connection's 'error' event would end the process.
-  client.on('error', noop);
-  let inTransaction = false;
-  try {
-    await client.query('BEGIN');
-    inTransaction = true;
+  // A conflict rolls back cleanly and the connection goes back to the pool.
+  return transaction(db, 'BEGIN', { keepAfterRollback: true }, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock_shared($1::integer, $2::integer)', [...DOCUMENT_LOCK]);
     let wrote = false;
     const revisions: WriteOutcome['revisions'] = [];
@@ -179,15 +173,32 @@ export async function writeChanges(db: FirmDocumentDatabase, plan: WritePlan, de
       else noFirmRow = (await client.query(FIRM_EXISTS_SQL)).rows[0].n === 0;
     }
     if (wrote) await client.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, announcement]);
-    await client.query('COMMIT');
-    inTransaction = false;
     return { wrote, noFirmRow, revisions };
+  });
+}
+
+/**
+ * Runs `fn` in one transaction on a pooled connection: `begin`, then COMMIT when `fn` resolves. On a failure,
+ * a ROLLBACK; the connection then goes back to the pool only with `keepAfterRollback` and a ROLLBACK that
+ * worked — one in an unknown state is destroyed, never reused. A dropped connection also fails the running
+ * query (the caller handles that); without a listener its 'error' event would end the process.
+ */
+async function transaction<T>(db: FirmDocumentDatabase, begin: string, opts: { keepAfterRollback: boolean }, fn: (client: FirmTransactionClient) => Promise<T>): Promise<T> {
+  const client = await db.connect();
+  client.on('error', noop);
+  let open = false;
+  let broken = false;
+  try {
+    await client.query(begin);
+    open = true;
+    const result = await fn(client);
+    await client.query('COMMIT');
+    open = false;
+    return result;
   } finally {
-    // A conflict rolls back cleanly and the connection goes back to the pool; a failed ROLLBACK destroys it.
-    let broken = false;
-    if (inTransaction) await client.query('ROLLBACK').catch(() => void (broken = true));
+    if (open) await client.query('ROLLBACK').catch(() => void (broken = true));
     client.removeListener('error', noop);
-    client.release(broken ? true : undefined);
+    client.release(broken || (open && !opts.keepAfterRollback) ? true : undefined);
   }
 }
 
@@ -206,26 +217,15 @@ export interface CurrentRecords {
 
 /** The current rows of `keys` and the settings, in one snapshot (REPEATABLE READ, read only). */
 export async function readCurrent(db: FirmDocumentDatabase, keys: Map<DocumentCollection, Set<string>>): Promise<CurrentRecords> {
-  const client = await db.connect();
-  client.on('error', noop);
-  let inTransaction = false;
-  try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    inTransaction = true;
+  return transaction(db, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', { keepAfterRollback: false }, async (client) => {
     const rows: CurrentRecords['rows'] = new Map();
     for (const table of COLLECTION_TABLES) {
       const ids = keys.get(table.collection);
       if (ids?.size) rows.set(table.collection, await currentRows(client, table, [...ids]));
     }
     const firm = (await client.query(FIRM_SETTINGS_SQL)).rows[0];
-    await client.query('COMMIT');
-    inTransaction = false;
     return { rows, settings: firm?.settings ?? {} };
-  } finally {
-    if (inTransaction) await client.query('ROLLBACK').catch(noop);
-    client.removeListener('error', noop);
-    client.release(inTransaction ? true : undefined);
-  }
+  });
 }
 
 /**
@@ -234,20 +234,9 @@ export async function readCurrent(db: FirmDocumentDatabase, keys: Map<DocumentCo
  * READ COMMITTED: the read statement's snapshot is taken after the lock is held.
  */
 export async function readChanges(db: FirmDocumentDatabase, since: bigint): Promise<ChangeRow[]> {
-  const client = await db.connect();
-  client.on('error', noop);
-  let inTransaction = false;
-  try {
-    await client.query('BEGIN');
-    inTransaction = true;
+  return transaction(db, 'BEGIN', { keepAfterRollback: false }, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1::integer, $2::integer)', [...DOCUMENT_LOCK]);
     const { rows } = await client.query(changesSinceSql(), [since.toString()]);
-    await client.query('COMMIT');
-    inTransaction = false;
     return rows as ChangeRow[];
-  } finally {
-    if (inTransaction) await client.query('ROLLBACK').catch(noop);
-    client.removeListener('error', noop);
-    client.release(inTransaction ? true : undefined);
-  }
+  });
 }

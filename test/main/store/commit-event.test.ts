@@ -3,13 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { types } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Grant } from '../../../shared/domain.js';
 import { SystemClock } from '../../../main/core/clock.js';
 import { applyListing } from '../../../main/service/metadata-engine-store.js';
 import { ConfBackend } from '../../../main/store/document-file.js';
 import { createFileLock } from '../../../main/store/file-lock.js';
 import { MetadataStore } from '../../../main/store/metadata-store.js';
 import type { CommitEvent, DocumentStore } from '../../../main/store/ports.js';
+import { grantRecord, RECORDED_AT } from '../../support/grant-record.js';
 
 /**
  * The document store's commit event (ports.ts): after every committed update, the store itself says which
@@ -17,26 +17,9 @@ import type { CommitEvent, DocumentStore } from '../../../main/store/ports.js';
  * push, a firm database's NOTIFY) can act on exactly those ids.
  */
 
-const AT = '2026-03-01T09:00:00.000Z';
+const AT = RECORDED_AT;
 
-function grant(id: string, extra: Partial<Grant> = {}): Grant {
-  return {
-    id,
-    appId: 'app-sync',
-    staffId: 'staff-jane',
-    scopes: ['offline_access', 'accounting.settings'],
-    authEventIds: ['ae-1'],
-    connectedAt: AT,
-    refreshTokenIssuedAt: AT,
-    lastRefreshAt: null,
-    lastProbeAt: null,
-    consecutiveFailures: 0,
-    lastFailure: null,
-    state: 'active',
-    stateSince: AT,
-    ...extra,
-  };
-}
+const grant = grantRecord;
 
 /** Every object in the document, to prove no change-tracking wrapper was ever stored in it. */
 function anyProxy(value: unknown): boolean {

@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Grant } from '../../../shared/domain.js';
 import { SystemClock } from '../../../main/core/clock.js';
 import { ConfBackend, DiskFullError, UnverifiedWriteError, writeVerified, type WriteFs } from '../../../main/store/document-file.js';
 import { createFileLock } from '../../../main/store/file-lock.js';
 import { MetadataStore, type RecoveryEvent } from '../../../main/store/metadata-store.js';
 import { emptyMetadata, validateMetadata, type MetadataDocument } from '../../../main/store/schema.js';
 import { NEEDS_TMPFS, TMPFS_UNAVAILABLE, fillLeaving, mountTmpfs, unmountTmpfs } from '../../support/tmpfs.js';
+import { grantRecord } from '../../support/grant-record.js';
 
 /**
  * Writing relink.json when the disk is (nearly) full. A write may accept fewer bytes than it was given without
@@ -17,26 +17,9 @@ import { NEEDS_TMPFS, TMPFS_UNAVAILABLE, fillLeaving, mountTmpfs, unmountTmpfs }
  * lies or fails), then the real thing on a small tmpfs.
  */
 
-const AT = '2026-03-01T09:00:00.000Z';
 const DISK_FULL = 'The disk is full: nothing was changed. Free some space and try again. (ENOSPC)';
 
-function grant(id: string): Grant {
-  return {
-    id,
-    appId: 'app-sync',
-    staffId: 'staff-jane',
-    scopes: ['offline_access', 'accounting.settings'],
-    authEventIds: ['ae-1'],
-    connectedAt: AT,
-    refreshTokenIssuedAt: AT,
-    lastRefreshAt: null,
-    lastProbeAt: null,
-    consecutiveFailures: 0,
-    lastFailure: null,
-    state: 'active',
-    stateSince: AT,
-  };
-}
+const grant = grantRecord;
 
 /** A valid document with `n` grants (about 370 bytes each: 30 grants make 11 KB). */
 function docWith(n: number, revision = 1): MetadataDocument {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Grant } from '../../../shared/domain.js';
+import { grantRecord, RECORDED_AT } from '../../support/grant-record.js';
 import { SystemClock } from '../../../main/core/clock.js';
 import { ConfBackend } from '../../../main/store/document-file.js';
 import { createFileLock, type FileLock } from '../../../main/store/file-lock.js';
@@ -12,26 +13,9 @@ import { MetadataStore, type RecoveryEvent } from '../../../main/store/metadata-
 import { InvalidMetadataError, NewerSchemaError, SCHEMA_VERSION, emptyMetadata, type MetadataDocument } from '../../../main/store/schema.js';
 
 const repo = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
-const AT = '2026-03-01T09:00:00.000Z';
+const AT = RECORDED_AT;
 
-function grant(id: string, extra: Partial<Grant> = {}): Grant {
-  return {
-    id,
-    appId: 'app-sync',
-    staffId: 'staff-jane',
-    scopes: ['offline_access', 'accounting.settings'],
-    authEventIds: ['ae-1'],
-    connectedAt: AT,
-    refreshTokenIssuedAt: AT,
-    lastRefreshAt: null,
-    lastProbeAt: null,
-    consecutiveFailures: 0,
-    lastFailure: null,
-    state: 'active',
-    stateSince: AT,
-    ...extra,
-  };
-}
+const grant = grantRecord;
 
 /** ConfBackend that counts writes and can be told to fail the next ones (a full disk). */
 class TestBackend extends ConfBackend {

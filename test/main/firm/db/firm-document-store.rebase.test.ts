@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Pool } from 'pg';
 import { FirmDocumentStore } from '../../../../main/firm/db/firm-document-store.js';
 import { migrateFirmDatabase } from '../../../../main/firm/db/migrate.js';
-import { describePostgres } from '../../../support/firm-postgres.js';
+import { describePostgres, until } from '../../../support/firm-postgres.js';
 import { JANE, seededApp, seededGrant, seededStaff } from '../../../support/seeded-metadata.js';
 
 /**
@@ -11,15 +11,6 @@ import { JANE, seededApp, seededGrant, seededStaff } from '../../../support/seed
  * desktop's committed change to a record is lost by another writing it from an older copy.
  */
 
-async function until<T>(what: string, probe: () => T | undefined | null | false, timeoutMs = 5_000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describePostgres('the firm document store: same-record conflicts are rebased, not lost', (db) => {
   let admin: Pool;

@@ -7,7 +7,7 @@ import { FirmDocumentStore } from '../../../../main/firm/db/firm-document-store.
 import { migrateFirmDatabase } from '../../../../main/firm/db/migrate.js';
 import { FIRM_TABLES_V1 } from '../../../../main/firm/db/migrations.js';
 import type { CommitEvent } from '../../../../main/store/ports.js';
-import { describePostgres } from '../../../support/firm-postgres.js';
+import { describePostgres, until as waitUntil } from '../../../support/firm-postgres.js';
 import { JANE, TOM, seededApp, seededConnection, seededGrant, seededStaff, seededTenant } from '../../../support/seeded-metadata.js';
 
 /**
@@ -25,15 +25,7 @@ const SECRETS = {
 
 const PROPAGATION_MS = 2_000;
 
-async function until<T>(what: string, probe: () => T | undefined | null | false, timeoutMs = PROPAGATION_MS): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = <T>(what: string, probe: () => T | undefined | null | false, timeoutMs = PROPAGATION_MS) => waitUntil(what, probe, timeoutMs);
 
 describePostgres('the firm document store (two desktops on one PostgreSQL)', (db) => {
   let admin: Pool;
